@@ -1,0 +1,3 @@
+"""Wires the gate plugin (fixtures.plugin) into every pytest run of this tree."""
+
+pytest_plugins = ["fixtures.plugin"]
