@@ -1,0 +1,5 @@
+"""Reference Vinyl Vault: a compact, secure-by-default implementation of the contract.
+
+It is a separate program from the gate suite: nothing here imports `fixtures`, and the
+suite never imports this package.
+"""

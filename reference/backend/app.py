@@ -1,0 +1,87 @@
+"""The backend's HTTP surface: /health and /graphql behind the BFF's JWT."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Any
+
+from graphql import ExecutionResult, GraphQLSchema, execute
+from pymongo import MongoClient
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from reference import faults, gqlhttp, signing
+from reference.backend.context import Context
+from reference.backend.resolvers import build_schema
+from reference.runtime import Runtime
+from reference.tenancy import REGISTRY_DB, ensure_registry_indexes
+
+
+def _claims(request: Request, secret: str) -> dict[str, Any] | None | Response:
+    header = request.headers.get("authorization", "")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return JSONResponse(gqlhttp.error_body("Invalid authorization header",
+                                               "UNAUTHENTICATED"), status_code=401)
+    try:
+        return signing.jwt_decode(token.strip(), secret)
+    except signing.InvalidTokenError:
+        return JSONResponse(gqlhttp.error_body("Unauthorized: invalid or expired token",
+                                               "UNAUTHENTICATED"), status_code=401)
+
+
+def build_app(rt: Runtime) -> Starlette:
+    schema: GraphQLSchema = build_schema()
+    jwt_secret = rt.secret("JWT_SECRET")
+    state: dict[str, Any] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        client: MongoClient[Any] = MongoClient(
+            rt.secret("MONGODB_BACKEND_URI"), tz_aware=True, serverSelectionTimeoutMS=5000
+        )
+        state["client"] = client
+        await run_in_threadpool(ensure_registry_indexes, client[REGISTRY_DB])
+        try:
+            yield
+        finally:
+            client.close()
+
+    async def health(_: Request) -> Response:
+        now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+        return JSONResponse({"status": "ok", "service": "backend", "timestamp": now})
+
+    async def graphql(request: Request) -> Response:
+        prepared = await gqlhttp.prepare(request, schema, faults.active("introspection-on"))
+        if isinstance(prepared, Response):
+            return prepared
+        claims = _claims(request, jwt_secret)
+        if isinstance(claims, Response):
+            return claims
+        ctx = Context(state["client"], claims)
+
+        def run() -> ExecutionResult:
+            result = execute(schema, prepared.document, context_value=ctx,
+                             variable_values=prepared.variables,
+                             operation_name=prepared.operation_name)
+            assert isinstance(result, ExecutionResult)
+            return result
+
+        result = await run_in_threadpool(run)
+        body: dict[str, Any] = {}
+        if result.errors:
+            body["errors"] = [gqlhttp.format_error(e) for e in result.errors]
+        body["data"] = result.data
+        return JSONResponse(body)
+
+    return Starlette(
+        routes=[Route("/health", health), Route("/graphql", graphql, methods=["GET", "POST"])],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,180 @@
+"""Record and release reads and writes inside one tenant database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo import ASCENDING, DESCENDING
+from pymongo.database import Database
+
+from reference import faults
+from reference.backend import present
+from reference.backend.context import Context, Doc
+
+_MAX_PAGE = 100
+
+
+def _oid(value: str | None) -> ObjectId | None:
+    try:
+        return ObjectId(value) if value else None
+    except (InvalidId, TypeError):
+        return None
+
+
+def _release_for(db: Database, doc: Doc) -> Doc | None:  # type: ignore[type-arg]
+    rid = doc.get("releaseId")
+    if not isinstance(rid, ObjectId):
+        rid = _oid(str(rid)) if rid else None
+    return db.releases.find_one({"_id": rid}) if rid else None
+
+
+def present_record(db: Database, doc: Doc) -> Doc:  # type: ignore[type-arg]
+    return present.record(doc, _release_for(db, doc))
+
+
+def find_record(ctx: Context, record_id: str) -> Doc | None:
+    oid = _oid(record_id)
+    if oid is None:
+        return None
+    if faults.active("tenant-leak"):
+        # Fault: any tenant database that holds the id answers, whoever asks.
+        ctx.user_id()
+        for tenant in ctx.registry.tenants.find({}, {"tenantId": 1}):
+            db = ctx.tenant_db(tenant["tenantId"])
+            doc = db.records.find_one({"_id": oid})
+            if doc:
+                return present_record(db, doc)
+        return None
+    tenant_id, _ = ctx.active_tenant()
+    db = ctx.tenant_db(tenant_id)
+    doc = db.records.find_one({"_id": oid})
+    return present_record(db, doc) if doc else None
+
+
+def _filter_query(db: Database, flt: dict[str, Any] | None) -> dict[str, Any]:  # type: ignore[type-arg]
+    query: dict[str, Any] = {}
+    if not flt:
+        return query
+    for key in ("condition", "location"):
+        if flt.get(key):
+            query[key] = flt[key]
+    release_q = {k: flt[k] for k in ("artist", "genre") if flt.get(k)}
+    if release_q:
+        ids = [r["_id"] for r in db.releases.find(release_q, {"_id": 1})]
+        query["releaseId"] = {"$in": ids}
+    return query
+
+
+def connection(
+    ctx: Context,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    flt: dict[str, Any] | None = None,
+    text: str | None = None,
+) -> Doc:
+    if faults.active("slow-records"):
+        time.sleep(0.6)
+    tenant_id, _ = ctx.active_tenant()
+    db = ctx.tenant_db(tenant_id)
+    base = _filter_query(db, flt)
+    if text:
+        pattern = re.compile(re.escape(text), re.IGNORECASE)
+        base["$or"] = [{"notes": pattern}, {"location": pattern}]
+    total = db.records.count_documents(base)
+    query = dict(base)
+    after_id = _oid(present.uncursor(after)) if after else None
+    before_id = _oid(present.uncursor(before)) if before else None
+    id_bounds: dict[str, Any] = {}
+    if after_id:
+        id_bounds["$gt"] = after_id
+    if before_id:
+        id_bounds["$lt"] = before_id
+    if id_bounds:
+        query["_id"] = id_bounds
+    if last is not None and first is None:
+        size = max(0, min(last, _MAX_PAGE))
+        docs = list(db.records.find(query).sort("_id", DESCENDING).limit(size + 1))
+        has_more = len(docs) > size
+        docs = list(reversed(docs[:size]))
+        has_next, has_prev = before_id is not None, has_more
+    else:
+        size = max(0, min(first if first is not None else 20, _MAX_PAGE))
+        docs = list(db.records.find(query).sort("_id", ASCENDING).limit(size + 1))
+        has_next = len(docs) > size
+        docs = docs[:size]
+        has_prev = after_id is not None
+    edges = [{"cursor": present.cursor(d["_id"]), "node": present_record(db, d)} for d in docs]
+    return {
+        "totalCount": total,
+        "edges": edges,
+        "pageInfo": {
+            "hasNextPage": has_next,
+            "hasPreviousPage": has_prev,
+            "startCursor": edges[0]["cursor"] if edges else None,
+            "endCursor": edges[-1]["cursor"] if edges else None,
+        },
+    }
+
+
+_RECORD_FIELDS = ("purchaseDate", "price", "condition", "location", "notes")
+
+
+def create(ctx: Context, data: dict[str, Any]) -> Doc:
+    tenant_id, _ = ctx.active_tenant(writers=True)
+    db = ctx.tenant_db(tenant_id)
+    release_id = _oid(data.get("releaseId"))
+    if release_id is None or db.releases.find_one({"_id": release_id}) is None:
+        return {"record": None, "errors": [{"field": "releaseId", "message": "Release not found"}]}
+    now = dt.datetime.now(dt.UTC)
+    doc: Doc = {"releaseId": release_id, "userId": ctx.user_id(), "createdAt": now,
+                "updatedAt": now}
+    doc.update({k: data[k] for k in _RECORD_FIELDS if data.get(k) is not None})
+    doc["_id"] = db.records.insert_one(doc).inserted_id
+    return {"record": present_record(db, doc), "errors": []}
+
+
+def update(ctx: Context, data: dict[str, Any]) -> Doc:
+    tenant_id, _ = ctx.active_tenant(writers=True)
+    db = ctx.tenant_db(tenant_id)
+    oid = _oid(data.get("id"))
+    changes = {k: data[k] for k in _RECORD_FIELDS if k in data}
+    changes["updatedAt"] = dt.datetime.now(dt.UTC)
+    doc = db.records.find_one_and_update({"_id": oid}, {"$set": changes},
+                                         return_document=True) if oid else None
+    if doc is None:
+        return {"record": None, "errors": [{"field": "id", "message": "Record not found"}]}
+    return {"record": present_record(db, doc), "errors": []}
+
+
+def delete(ctx: Context, data: dict[str, Any]) -> Doc:
+    tenant_id, _ = ctx.active_tenant(writers=True)
+    db = ctx.tenant_db(tenant_id)
+    oid = _oid(data.get("id"))
+    if oid is None or db.records.delete_one({"_id": oid}).deleted_count == 0:
+        return {"deletedRecordId": None, "errors": [{"field": "id", "message": "Record not found"}]}
+    return {"deletedRecordId": str(oid), "errors": []}
+
+
+def release(ctx: Context, release_id: str) -> Doc | None:
+    tenant_id, _ = ctx.active_tenant()
+    oid = _oid(release_id)
+    return present.release(ctx.tenant_db(tenant_id).releases.find_one({"_id": oid})) if oid else None
+
+
+def releases_by_barcode(ctx: Context, barcode: str) -> list[Doc]:
+    tenant_id, _ = ctx.active_tenant()
+    docs = ctx.tenant_db(tenant_id).releases.find({"barcode": barcode}).limit(50)
+    return [r for r in (present.release(d) for d in docs) if r]
+
+
+def distinct(ctx: Context, field: str) -> list[str]:
+    tenant_id, _ = ctx.active_tenant()
+    values = ctx.tenant_db(tenant_id).releases.distinct(field)
+    return sorted(str(v) for v in values if v)

@@ -1,0 +1,1 @@
+"""The BFF: sessions, OAuth entry points, the webhook and the public /graphql."""

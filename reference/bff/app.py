@@ -1,0 +1,78 @@
+"""The BFF application: routes, security middleware, Mongo session store, readiness."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from reference.bff import auth_routes, graphql, webhook
+from reference.bff.security import SecurityMiddleware
+from reference.bff.sessions import SessionStore
+from reference.bff.upstream import Backend
+from reference.runtime import Runtime
+from reference.tenancy import SESSION_DB, ensure_session_indexes
+
+log = logging.getLogger("vinylvault.bff")
+GITHUB_CLIENT_ID = "Iv1.vinylvaultlocal"  # not a secret; the local target never talks to GitHub
+
+
+def build_app(rt: Runtime) -> Starlette:
+    client: MongoClient[Any] = MongoClient(
+        rt.secret("MONGODB_BFF_URI"), tz_aware=True, serverSelectionTimeoutMS=3000,
+        connect=False,
+    )
+    store = SessionStore(client[SESSION_DB].sessions, rt.secret("SESSION_SECRET"))
+    backend = Backend(rt.backend_url, rt.secret("JWT_SECRET"))
+    ready = asyncio.Event()
+
+    async def become_ready() -> None:
+        while True:
+            try:
+                await run_in_threadpool(ensure_session_indexes, client[SESSION_DB])
+                ready.set()
+                return
+            except PyMongoError as exc:
+                log.warning("session store not ready yet: %s", type(exc).__name__)
+                await asyncio.sleep(0.5)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(become_ready())
+        try:
+            yield
+        finally:
+            task.cancel()
+            await backend.close()
+            client.close()
+
+    async def health(_: Request) -> Response:
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return JSONResponse({"status": "ok", "timestamp": now})
+
+    async def readiness(_: Request) -> Response:
+        if ready.is_set():
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "starting"}, status_code=503)
+
+    routes = [
+        Route("/health", health),
+        Route("/ready", readiness),
+        *auth_routes.routes(store, backend, rt.public_url, GITHUB_CLIENT_ID),
+        *webhook.routes(rt.secret("GITHUB_APP_WEBHOOK_SECRET"), backend),
+        *graphql.routes(store, backend),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(SecurityMiddleware, frontend_url=rt.public_url)
+    return app

@@ -1,0 +1,98 @@
+"""/auth/*: the session view and the GitHub OAuth entry points (no outbound calls)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from reference.bff.sessions import Session, SessionStore
+from reference.bff.upstream import Backend
+
+AUTHORIZE_URL = "https://github.com/login/oauth/authorize"
+
+
+def _public_user(user: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "githubId", "githubLogin", "displayName", "avatarUrl", "email", "settings",
+            "createdAt", "updatedAt")
+    return {k: user.get(k) for k in keys}
+
+
+def _tenant_view(t: dict[str, Any]) -> dict[str, Any]:
+    return {"id": t.get("id") or t.get("tenantId"), "name": t.get("name"),
+            "type": t.get("type") or t.get("tenantType"), "role": t.get("role")}
+
+
+def routes(store: SessionStore, backend: Backend, public_url: str, client_id: str) -> list[Route]:
+    async def me(request: Request) -> Response:
+        session = await store.load(request)
+        user = session.user if session else None
+        if session is None or user is None:
+            return JSONResponse({"user": None, "availableTenants": [], "activeTenant": None})
+        fresh = await backend.tenants_of(session)
+        tenants = [_tenant_view(t) for t in (
+            fresh if fresh is not None else session.data.get("availableTenants") or [])]
+        active_id = session.data.get("activeTenantId")
+        active = next((t for t in tenants if t["id"] == active_id), None)
+        return JSONResponse({"user": _public_user(user), "availableTenants": tenants,
+                             "activeTenant": active})
+
+    async def github(request: Request) -> Response:
+        session = await store.load(request) or store.new()
+        state = secrets.token_urlsafe(16)
+        session.data["oauthState"] = state
+        return_to = request.query_params.get("return_to")
+        if return_to and return_to.startswith("/") and not return_to.startswith("//"):
+            session.data["returnTo"] = return_to
+        cookie = await store.save(session)
+        query = urlencode({"client_id": client_id,
+                           "redirect_uri": f"{public_url}/auth/github/callback",
+                           "scope": "read:user user:email", "state": state})
+        resp = RedirectResponse(f"{AUTHORIZE_URL}?{query}", status_code=302)
+        resp.headers.append("set-cookie", cookie)
+        return resp
+
+    async def callback(request: Request) -> Response:
+        if not request.query_params.get("code"):
+            return RedirectResponse(f"{public_url}?error=missing_code", status_code=302)
+        session = await store.load(request)
+        state = request.query_params.get("state")
+        if session is None or not state or session.data.get("oauthState") != state:
+            return RedirectResponse(f"{public_url}?error=invalid_state", status_code=302)
+        # Exchanging the code needs github.com; the reference target is offline by design.
+        return RedirectResponse(f"{public_url}?error=oauth_unavailable", status_code=302)
+
+    async def logout(request: Request) -> Response:
+        session = await store.load(request)
+        resp = JSONResponse({"success": True})
+        resp.headers.append("set-cookie", await store.destroy(session))
+        return resp
+
+    async def setup(request: Request) -> Response:
+        installation = request.query_params.get("installation_id", "")
+        session: Session | None = await store.load(request)
+        if session is None or session.user is None:
+            back = f"/auth/setup?{urlencode({'installation_id': installation})}"
+            return RedirectResponse(f"/auth/github?{urlencode({'return_to': back})}",
+                                    status_code=302)
+        if not installation.isdigit():
+            return RedirectResponse(f"{public_url}?error=invalid_installation", status_code=302)
+        mutation = ("mutation($i: CompleteInstallationSetupInput!) "
+                    "{ completeInstallationSetup(input: $i) { success } }")
+        variables = {"i": {"userId": session.user["id"], "installationId": int(installation),
+                           "setupAction": request.query_params.get("setup_action", "install")}}
+        await backend.graphql({"query": mutation, "variables": variables},
+                              backend.token_for(session))
+        return RedirectResponse(f"{public_url}?installation=complete", status_code=302)
+
+    return [
+        Route("/auth/me", me),
+        Route("/auth/github", github),
+        Route("/auth/github/callback", callback),
+        Route("/auth/logout", logout, methods=["POST"]),
+        Route("/auth/setup", setup),
+    ]

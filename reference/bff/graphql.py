@@ -1,0 +1,103 @@
+"""The public /graphql: Apollo-like checks here, switchTenant here, the rest on the backend."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import httpx
+from ariadne import MutationType, QueryType, make_executable_schema
+from graphql import ExecutionResult, FieldNode, GraphQLError, GraphQLResolveInfo, execute
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from reference import faults, gqlhttp
+from reference.bff.sessions import Session, SessionStore
+from reference.bff.upstream import Backend
+
+LOCAL_FIELDS = {"switchTenant"}
+
+
+class _Ctx:
+    def __init__(self, session: Session | None, store: SessionStore, backend: Backend) -> None:
+        self.session = session
+        self.store = store
+        self.backend = backend
+        self.set_cookie: str | None = None
+
+
+mutation = MutationType()
+
+
+@mutation.field("switchTenant")
+async def _switch_tenant(_: Any, info: GraphQLResolveInfo, tenantId: str) -> dict[str, Any]:
+    ctx: _Ctx = info.context
+    session = ctx.session
+    if session is None or session.user is None:
+        raise GraphQLError("Not authenticated", extensions={"code": "UNAUTHENTICATED"})
+    # Ask the registry, not the session: a role removed since login must not count.
+    tenants = await ctx.backend.tenants_of(session)
+    if tenants is None:
+        raise GraphQLError("Could not verify tenant membership",
+                           extensions={"code": "INTERNAL_SERVER_ERROR"})
+    target = next((t for t in tenants if t.get("id") == tenantId), None)
+    if target is None:
+        raise GraphQLError("You have no role in this tenant", extensions={"code": "FORBIDDEN"})
+    session.data["activeTenantId"] = tenantId
+    session.data["availableTenants"] = [
+        {"tenantId": t["id"], "tenantType": t["type"], "name": t["name"], "role": t["role"]}
+        for t in tenants
+    ]
+    ctx.set_cookie = await ctx.store.save(session)
+    return {"id": target["id"], "tenantId": target["id"], "name": target["name"],
+            "type": target["type"], "role": target["role"]}
+
+
+LOCAL_SCHEMA = make_executable_schema(gqlhttp.SCHEMA_SDL, QueryType(), mutation)
+
+
+def _root_fields(prepared: gqlhttp.Prepared) -> set[str]:
+    return {s.name.value for s in prepared.operation.selection_set.selections
+            if isinstance(s, FieldNode)}
+
+
+def routes(store: SessionStore, backend: Backend) -> list[Route]:
+    async def graphql(request: Request) -> Response:
+        prepared = await gqlhttp.prepare(request, LOCAL_SCHEMA, faults.active("introspection-on"))
+        if isinstance(prepared, Response):
+            return prepared
+        session = await store.load(request)
+        fields = _root_fields(prepared)
+        if fields & LOCAL_FIELDS:
+            if fields - LOCAL_FIELDS:
+                return JSONResponse(gqlhttp.error_body(
+                    "switchTenant must be the only field of its operation", "BAD_USER_INPUT"))
+            return await _run_local(prepared, _Ctx(session, store, backend))
+        body = {"query": prepared.query, "variables": prepared.variables,
+                "operationName": prepared.operation_name}
+        try:
+            upstream = await backend.graphql(body, backend.token_for(session))
+        except httpx.HTTPError:
+            return JSONResponse(gqlhttp.error_body("Backend unavailable", "INTERNAL_SERVER_ERROR"),
+                                status_code=502)
+        return Response(upstream.content, status_code=upstream.status_code,
+                        media_type="application/json")
+
+    return [Route("/graphql", graphql, methods=["GET", "POST"])]
+
+
+async def _run_local(prepared: gqlhttp.Prepared, ctx: _Ctx) -> Response:
+    result = execute(LOCAL_SCHEMA, prepared.document, context_value=ctx,
+                     variable_values=prepared.variables, operation_name=prepared.operation_name)
+    if inspect.isawaitable(result):
+        result = await result
+    assert isinstance(result, ExecutionResult)
+    body: dict[str, Any] = {}
+    if result.errors:
+        body["errors"] = [gqlhttp.format_error(e) for e in result.errors]
+    body["data"] = result.data
+    resp = JSONResponse(body)
+    if ctx.set_cookie:
+        resp.headers.append("set-cookie", ctx.set_cookie)
+    return resp

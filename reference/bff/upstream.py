@@ -1,0 +1,55 @@
+"""Calls from the BFF to the backend, authenticated with a short-lived HS256 JWT."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from reference import signing
+from reference.bff.sessions import Session
+
+
+class Backend:
+    def __init__(self, base_url: str, jwt_secret: str) -> None:
+        self._secret = jwt_secret
+        self.client = httpx.AsyncClient(base_url=base_url, timeout=30.0, trust_env=False)
+
+    def token_for(self, session: Session | None) -> str | None:
+        user = session.user if session else None
+        if session is None or user is None:
+            return None
+        active = session.data.get("activeTenantId")
+        role = next((t.get("role") for t in session.data.get("availableTenants") or []
+                     if t.get("tenantId") == active), None)
+        claims = {"sub": user["id"], "username": user.get("githubLogin"),
+                  "githubLogin": user.get("githubLogin"), "tenantId": active, "tenantRole": role}
+        return signing.jwt_encode(claims, self._secret)
+
+    def service_token(self) -> str:
+        return signing.jwt_encode({"sub": "bff", "svc": "bff"}, self._secret, ttl_s=60)
+
+    async def graphql(self, body: dict[str, Any], token: str | None) -> httpx.Response:
+        # A client's own Authorization header is never forwarded: only our token goes out.
+        headers = {"content-type": "application/json"}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        return await self.client.post("/graphql", json=body, headers=headers)
+
+    async def tenants_of(self, session: Session) -> list[dict[str, Any]] | None:
+        """The user's current tenants and roles, fresh from the registry; None if unknown."""
+        user = session.user
+        if user is None:
+            return None
+        query = "query($id: ID!) { userTenants(userId: $id) { id name type role } }"
+        try:
+            resp = await self.graphql({"query": query, "variables": {"id": user["id"]}},
+                                      self.token_for(session))
+            data = resp.json().get("data") or {}
+        except (httpx.HTTPError, ValueError):
+            return None
+        tenants = data.get("userTenants")
+        return tenants if isinstance(tenants, list) else None
+
+    async def close(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,1 @@
+"""The frontend: the SPA's index.html with history fallback and immutable hashed assets."""

@@ -1,0 +1,6 @@
+from reference import runtime, serve
+from reference.frontend.app import build_app
+
+if __name__ == "__main__":
+    rt = runtime.load()
+    serve.run(build_app(), rt.port)

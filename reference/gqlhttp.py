@@ -1,0 +1,144 @@
+"""The HTTP face of GraphQL as Apollo Server 4 shows it in production.
+
+CSRF prevention, batching refusal, introspection refusal and status codes live here so the
+BFF and the backend answer identically.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    get_operation_ast,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+SCHEMA_SDL = (Path(__file__).parent / "schema.graphql").read_text(encoding="utf-8")
+
+# Content types a browser may send cross-site without a CORS preflight.
+_SIMPLE_TYPES = {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"}
+_PREFLIGHT_HEADERS = ("x-apollo-operation-name", "apollo-require-preflight")
+_CSRF_MESSAGE = (
+    "This operation has been blocked as a potential Cross-Site Request Forgery (CSRF). "
+    "Please either specify a 'content-type' header (with a type that is not one of "
+    "application/x-www-form-urlencoded, multipart/form-data, text/plain) or provide a "
+    "non-empty value for one of the following headers: x-apollo-operation-name, "
+    "apollo-require-preflight"
+)
+_INTROSPECTION_MESSAGE = (
+    "GraphQL introspection is not allowed by Apollo Server, but the query contained "
+    "__schema or __type. To enable introspection, pass introspection: true to ApolloServer "
+    "in production"
+)
+
+
+@dataclass
+class Prepared:
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    query: str
+    variables: dict[str, Any]
+    operation_name: str | None
+
+
+def error_body(message: str, code: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+def bad_request(message: str, code: str = "BAD_REQUEST") -> JSONResponse:
+    return JSONResponse(error_body(message, code), status_code=400)
+
+
+def _csrf_blocked(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and content_type not in _SIMPLE_TYPES:
+        return False
+    return not any(request.headers.get(h) for h in _PREFLIGHT_HEADERS)
+
+
+async def prepare(
+    request: Request, schema: GraphQLSchema, introspection: bool
+) -> Prepared | JSONResponse:
+    """Parse and validate a GraphQL HTTP request, or the 4xx response Apollo would give."""
+    if request.method not in ("GET", "POST"):
+        return JSONResponse(error_body("GraphQL only supports GET and POST requests.",
+                                       "BAD_REQUEST"), status_code=405,
+                            headers={"Allow": "GET, POST"})
+    if _csrf_blocked(request):
+        return bad_request(_CSRF_MESSAGE)
+    if request.method == "GET":
+        params = request.query_params
+        try:
+            variables = json.loads(params["variables"]) if params.get("variables") else {}
+        except ValueError:
+            return bad_request("`variables` in a GET request must be JSON.")
+        body: Any = {"query": params.get("query"), "variables": variables,
+                     "operationName": params.get("operationName")}
+    else:
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return bad_request("POST body must be JSON (Content-Type: application/json).")
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return bad_request("POST body is not valid JSON.")
+    if isinstance(body, list):
+        return bad_request("Operation batching disabled.")
+    if not isinstance(body, dict):
+        return bad_request("POST body must be a JSON object.")
+    query = body.get("query")
+    variables = body.get("variables") or {}
+    operation_name = body.get("operationName")
+    if not isinstance(query, str) or not query.strip():
+        return bad_request("GraphQL operations must contain a non-empty `query`.")
+    if not isinstance(variables, dict) or not (
+        operation_name is None or isinstance(operation_name, str)
+    ):
+        return bad_request("`variables` must be an object and `operationName` a string.")
+    try:
+        document = parse(query)
+    except GraphQLError as exc:
+        return bad_request(exc.message, "GRAPHQL_PARSE_FAILED")
+    rules = list(specified_rules)
+    if not introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    errors = validate(schema, document, rules)
+    if errors:
+        first = errors[0]
+        message = (_INTROSPECTION_MESSAGE if "introspection" in first.message.lower()
+                   else first.message)
+        return bad_request(message, "GRAPHQL_VALIDATION_FAILED")
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return bad_request("Could not determine which operation to run.", "OPERATION_RESOLUTION_FAILURE")
+    if request.method == "GET" and operation.operation.value != "query":
+        return JSONResponse(error_body("Can only perform a mutation operation from a POST "
+                                       "request.", "BAD_REQUEST"), status_code=405)
+    return Prepared(document, operation, query, variables, operation_name)
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    ext = dict(error.extensions or {})
+    ext.setdefault("code", "INTERNAL_SERVER_ERROR")
+    out: dict[str, Any] = {"message": error.message, "extensions": ext}
+    if error.path:
+        out["path"] = list(error.path)
+    if ext["code"] == "INTERNAL_SERVER_ERROR" and error.original_error is not None:
+        # Never leak internals (driver messages can name hosts or databases).
+        out["message"] = "Internal server error"
+    return out
+
+
+Handler = Callable[[Request], Awaitable[JSONResponse]]

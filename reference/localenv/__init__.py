@@ -1,0 +1,1 @@
+"""`vvgate local`: run the reference target on this machine behind Traefik TLS."""

@@ -1,0 +1,99 @@
+"""A local CA and the ingress certificates it signs (a valid one and a deliberately expired one)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+LEAF_DAYS = 90
+RENEW_BEFORE_DAYS = 30
+
+
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key.private_bytes(serialization.Encoding.PEM,
+                                   serialization.PrivateFormat.PKCS8,
+                                   serialization.NoEncryption()))
+
+
+def _load(cert_path: Path, key_path: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return cert, key
+
+
+def ensure_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    cert_path, key_path = directory / "ca.pem", directory / "ca.key"
+    if cert_path.is_file() and key_path.is_file():
+        return _load(cert_path, key_path)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "vvgate local CA"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "vinylvault-gate")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    _write_key(key_path, key)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert, key
+
+
+def _issue(host: str, ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
+           not_before: dt.datetime, not_after: dt.datetime, cert_path: Path,
+           key_path: Path) -> None:
+    ca_cert, ca_key = ca
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+        .issuer_name(ca_cert.subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before).not_valid_after(not_after)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                       critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    _write_key(key_path, key)
+    # Traefik serves the chain file as given: leaf first, then the issuing CA.
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM)
+                          + ca_cert.public_bytes(serialization.Encoding.PEM))
+
+
+def ensure_certificates(directory: Path, host: str) -> None:
+    """ca.pem, host.pem (valid LEAF_DAYS, renewed when near expiry) and expired.pem."""
+    ca = ensure_ca(directory)
+    now = dt.datetime.now(dt.UTC)
+    host_cert, host_key = directory / "host.pem", directory / "host.key"
+    renew = True
+    if host_cert.is_file() and host_key.is_file():
+        current = x509.load_pem_x509_certificate(host_cert.read_bytes())
+        renew = current.not_valid_after_utc - now < dt.timedelta(days=RENEW_BEFORE_DAYS)
+    if renew:
+        _issue(host, ca, now - dt.timedelta(minutes=5), now + dt.timedelta(days=LEAF_DAYS),
+               host_cert, host_key)
+    expired_cert, expired_key = directory / "expired.pem", directory / "expired.key"
+    if not (expired_cert.is_file() and expired_key.is_file()):
+        _issue(host, ca, now - dt.timedelta(days=120), now - dt.timedelta(days=1),
+               expired_cert, expired_key)

@@ -1,0 +1,56 @@
+"""Argument parsing for `python -m reference.localenv` (what `vvgate local` runs)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from reference import faults
+from reference.localenv import lifecycle
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # One line and exit 2, like every other failure of this command.
+        sys.stderr.write(f"vvgate local: {message}\n")
+        raise SystemExit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="vvgate local", description="Run the reference target locally.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    up = sub.add_parser("up", help="start (or reconcile) the local target")
+    up.add_argument("--fault", default=None, help="comma-separated fault switches (see `faults`)")
+    up.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health")
+    up.add_argument("--https-port", type=int, default=None, help="pin the HTTPS port")
+    up.add_argument("--http-port", type=int, default=None, help="pin the HTTP port")
+    down = sub.add_parser("down", help="stop everything the local target started")
+    down.add_argument("--purge", action="store_true", help="also delete data, CA and secrets")
+    sub.add_parser("status", help="each component's PID, port and health")
+    logs = sub.add_parser("logs", help="tail component logs")
+    logs.add_argument("component", nargs="?")
+    logs.add_argument("-n", "--lines", type=int, default=40)
+    sub.add_parser("faults", help="list the fault switches and the gate each trips")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "up":
+            pins = {k: v for k, v in (("https", args.https_port), ("http", args.http_port))
+                    if v is not None}
+            return lifecycle.up(args.fault, args.timeout, pins)
+        if args.command == "down":
+            return lifecycle.down(args.purge)
+        if args.command == "status":
+            return lifecycle.status()
+        if args.command == "logs":
+            return lifecycle.logs(args.component, args.lines)
+        return lifecycle.list_faults()
+    except (lifecycle.LocalEnvError, faults.UnknownFaultError) as exc:
+        sys.stderr.write(f"vvgate local: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("vvgate local: interrupted; everything started was stopped\n")
+        return 2

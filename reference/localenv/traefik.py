@@ -1,0 +1,87 @@
+"""Traefik configuration: loopback-only entrypoints, TLS from the local CA, contract routing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+BFF_PREFIXES = ("/auth", "/graphql", "/webhook", "/health")
+
+
+@dataclass(frozen=True)
+class IngressPorts:
+    http: int
+    https: int
+    ping: int
+    bff: int
+    frontend: int
+    backend: int
+
+
+def _prefix_rule(prefix: str) -> str:
+    # PathPrefix alone would also send /authority or /healthz to the BFF.
+    return f"Path(`{prefix}`) || PathPrefix(`{prefix}/`)"
+
+
+def static_config(ports: IngressPorts, dynamic_file: Path) -> dict[str, Any]:
+    def entrypoint(port: int, **extra: Any) -> dict[str, Any]:
+        http = {"aliasHeadersStrategy": "delete", **extra}
+        return {"address": f"127.0.0.1:{port}", "http": http}
+
+    redirect = {"redirections": {"entryPoint": {"to": "websecure", "scheme": "https",
+                                                "permanent": True}}}
+    return {
+        "global": {"checkNewVersion": False, "sendAnonymousUsage": False},
+        "entryPoints": {
+            "web": entrypoint(ports.http, **redirect),
+            "websecure": entrypoint(ports.https),
+            # Pinned too: enabling ping otherwise binds :8080 on every interface.
+            "traefik": entrypoint(ports.ping),
+        },
+        "ping": {"entryPoint": "traefik"},
+        "providers": {"file": {"filename": str(dynamic_file), "watch": False}},
+        "log": {"level": "INFO", "noColor": True},
+    }
+
+
+def dynamic_config(host: str, ports: IngressPorts, cert: Path, key: Path,
+                   min_tls: str, expose_backend: bool) -> dict[str, Any]:
+    bff_rule = " || ".join(f"({_prefix_rule(p)})" for p in BFF_PREFIXES)
+    routers: dict[str, Any] = {
+        "bff": {"rule": f"Host(`{host}`) && ({bff_rule})", "service": "bff",
+                "entryPoints": ["websecure"], "tls": {}, "priority": 100},
+        "frontend": {"rule": f"Host(`{host}`)", "service": "frontend",
+                     "entryPoints": ["websecure"], "tls": {}, "priority": 1},
+    }
+    services: dict[str, Any] = {
+        "bff": {"loadBalancer": {"servers": [{"url": f"http://127.0.0.1:{ports.bff}"}]}},
+        "frontend": {"loadBalancer": {"servers": [{"url": f"http://127.0.0.1:{ports.frontend}"}]}},
+    }
+    middlewares: dict[str, Any] = {}
+    if expose_backend:
+        # Fault backend-exposed: the backend answers at /backend/* from outside.
+        routers["backend"] = {"rule": f"Host(`{host}`) && ({_prefix_rule('/backend')})",
+                              "service": "backend", "entryPoints": ["websecure"], "tls": {},
+                              "priority": 200, "middlewares": ["strip-backend"]}
+        services["backend"] = {
+            "loadBalancer": {"servers": [{"url": f"http://127.0.0.1:{ports.backend}"}]}}
+        middlewares["strip-backend"] = {"stripPrefix": {"prefixes": ["/backend"]}}
+    http: dict[str, Any] = {"routers": routers, "services": services}
+    if middlewares:
+        http["middlewares"] = middlewares
+    return {
+        "http": http,
+        "tls": {
+            "certificates": [{"certFile": str(cert), "keyFile": str(key)}],
+            "options": {"default": {"minVersion": min_tls, "sniStrict": True}},
+        },
+    }
+
+
+def write(path: Path, config: dict[str, Any]) -> str:
+    text = yaml.safe_dump(config, sort_keys=False)
+    path.write_text(text, encoding="utf-8")
+    return text
