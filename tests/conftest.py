@@ -1,0 +1,99 @@
+"""Helpers for selftests that run the gate suite as a separate process.
+
+Suite runs happen in subprocesses so that each gets a fresh pytest with the
+gate plugin active, exactly as a user's `pytest` or `vvgate run` would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[1]
+VVGATE = [sys.executable, "-m", "fixtures.cli"]
+
+
+@dataclass
+class SuiteRun:
+    code: int
+    stdout: str
+    stderr: str
+    reports: Path
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    @property
+    def run_dir(self) -> Path:
+        return (self.reports / "latest").resolve()
+
+    def gates(self) -> dict[str, Any]:
+        return json.loads((self.run_dir / "gates.json").read_text())
+
+    def gate(self, name: str) -> dict[str, Any]:
+        return next(g for g in self.gates()["gates"] if g["name"] == name)
+
+
+class Workspace:
+    """A throwaway suite tree and profile, run through `vvgate run`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.suite = root / "suite"
+        self.suite.mkdir()
+        self.reports = root / "reports"
+        self.profile_path = root / "profile.yaml"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("VVGATE_", "GITHUB_"))}
+        self.env["VVGATE_STATE_DIR"] = str(root / "state")
+        # Something that accepts TCP on loopback, so the preflight finds the host up.
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def write_profile(self, **overrides: Any) -> Path:
+        data: dict[str, Any] = {
+            "name": "demo",
+            "kind": "staging",
+            "host": "demo.example.test",
+            "base_url": "https://demo.example.test",
+            "address_override": self.address,
+        }
+        data.update(overrides)
+        self.profile_path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return self.profile_path
+
+    def write_test(self, name: str, source: str) -> Path:
+        path = self.suite / name
+        path.write_text(textwrap.dedent(source))
+        return path
+
+    def vvgate(self, *args: str, env: dict[str, str] | None = None) -> SuiteRun:
+        proc = subprocess.run(
+            [*VVGATE, *args], cwd=self.root, env={**self.env, **(env or {})},
+            capture_output=True, text=True, timeout=300,
+        )
+        return SuiteRun(proc.returncode, proc.stdout, proc.stderr, self.reports)
+
+    def run(self, *extra: str, pytest_args: tuple[str, ...] = (),
+            env: dict[str, str] | None = None) -> SuiteRun:
+        return self.vvgate("run", "--target", str(self.profile_path), "--report-dir",
+                           str(self.reports), *extra, str(self.suite), "--", *pytest_args,
+                           env=env)
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    workspace = Workspace(tmp_path)
+    yield workspace
+    workspace.listener.close()
