@@ -1,0 +1,16 @@
+"""Static gate, category "schema": one test per rule and object (see fixtures/manifest_rules/)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from fixtures.manifest_engine import Case
+
+pytestmark = [pytest.mark.gate("manifests")]
+CATEGORY = "schema"
+
+
+def test_schema(manifest_case: Case, judge: Callable[[Case], None]) -> None:
+    judge(manifest_case)
