@@ -7,7 +7,7 @@ BFF and the backend answer identically.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+log = logging.getLogger("vinylvault.graphql")
 SCHEMA_SDL = (Path(__file__).parent / "schema.graphql").read_text(encoding="utf-8")
 
 # Content types a browser may send cross-site without a CORS preflight.
@@ -136,9 +137,8 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     if error.path:
         out["path"] = list(error.path)
     if ext["code"] == "INTERNAL_SERVER_ERROR" and error.original_error is not None:
-        # Never leak internals (driver messages can name hosts or databases).
+        # Never leak internals (driver messages can name hosts or databases); log the type.
+        log.error("resolver failed: %s: %s", type(error.original_error).__name__, error.message)
         out["message"] = "Internal server error"
     return out
 
-
-Handler = Callable[[Request], Awaitable[JSONResponse]]

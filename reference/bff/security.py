@@ -76,7 +76,7 @@ class RateLimiter:
         self._hits[(limit.name, ip)] = (start, used)
         if len(self._hits) > 100_000:  # bound memory under a flood of source addresses
             self._hits = {k: v for k, v in self._hits.items() if now - v[0] < WINDOW_S}
-        return used, max(0, math.ceil(start + WINDOW_S - now))
+        return used, max(0, min(WINDOW_S, math.ceil(start + WINDOW_S - now)))
 
 
 class SecurityMiddleware:

@@ -81,8 +81,9 @@ class SessionStore:
         except (ValueError, TypeError, KeyError):
             return None
         expires = doc["expires"]
-        if expires.tzinfo is None:
-            expires = expires.replace(tzinfo=dt.UTC)
+        # format_datetime(usegmt=True) insists on datetime.UTC itself, not an equal offset.
+        expires = (expires.replace(tzinfo=dt.UTC) if expires.tzinfo is None
+                   else expires.astimezone(dt.UTC))
         return Session(sid, data if isinstance(data, dict) else {}, expires)
 
     async def save(self, session: Session) -> str:
@@ -91,7 +92,8 @@ class SessionStore:
                "session": json.dumps(session.data, separators=(",", ":"))}
         await run_in_threadpool(self._col.replace_one, {"_id": session.sid}, doc, upsert=True)
         return (f"{COOKIE_NAME}={signing.sign_sid(session.sid, self._secret)}; Path=/; "
-                f"Expires={format_datetime(session.expires, usegmt=True)}{self._cookie_flags()}")
+                f"Expires={format_datetime(session.expires.astimezone(dt.UTC), usegmt=True)}"
+                f"{self._cookie_flags()}")
 
     async def destroy(self, session: Session | None) -> str:
         if session is not None:

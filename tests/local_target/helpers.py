@@ -1,0 +1,188 @@
+"""Drive `python -m reference.localenv` and talk to the running target like the suite would."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from bson import ObjectId
+from pymongo import MongoClient
+
+from fixtures.profile import Profile
+from reference import envfile, signing
+from reference.tenancy import personal_tenant, tenant_database
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Cli:
+    state: Path
+
+    @property
+    def local(self) -> Path:
+        return self.state / "local"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VVGATE_")}
+        return {**env, "VVGATE_STATE_DIR": str(self.state), **extra}
+
+    def run(self, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "reference.localenv", *args], cwd=PROJECT,
+                              env=self.env(**env), capture_output=True, text=True,
+                              timeout=timeout)
+
+    def up(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        proc = self.run("up", *args, **env)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc
+
+    def pids(self) -> dict[str, int]:
+        run = self.local / "run"
+        if not run.exists():
+            return {}
+        return {p.stem: int(json.loads(p.read_text())["pid"]) for p in run.glob("*.json")}
+
+    def profile(self) -> Profile:
+        return Profile.model_validate(yaml.safe_load((self.local / "target.yaml").read_text()))
+
+    def secrets(self) -> dict[str, str]:
+        return envfile.read(self.local / "secrets.env")
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+class Target:
+    """HTTPS to the ingress with the local CA and SNI, plus direct Mongo access."""
+
+    def __init__(self, cli: Cli) -> None:
+        self.cli = cli
+        self.profile = cli.profile()
+        self.secrets = cli.secrets()
+        self.host = self.profile.host
+        ip, port = self.profile.connect_address()
+        self.origin = f"https://{ip}:{port}"
+        self.https_port = port
+        assert self.profile.ca_bundle is not None
+        self.ca = str(self.profile.ca_bundle)
+        self.http = httpx.Client(verify=self.ca, trust_env=False, timeout=10)
+        self.bff_db = MongoClient(self.secrets["MONGODB_BFF_URI"], tz_aware=True)
+        self.backend = MongoClient(self.secrets["MONGODB_BACKEND_URI"], tz_aware=True)
+        self.registry = self.backend["vinylvault_registry"]
+
+    def close(self) -> None:
+        self.http.close()
+        self.bff_db.close()
+        self.backend.close()
+
+    def request(self, method: str, path: str, headers: dict[str, str] | None = None,
+                **kw: Any) -> httpx.Response:
+        return self.http.request(method, self.origin + path,
+                                 headers={"Host": self.host, **(headers or {})},
+                                 extensions={"sni_hostname": self.host}, **kw)
+
+    def gql(self, query: str, variables: dict[str, Any] | None = None,
+            cookie: str | None = None) -> httpx.Response:
+        headers = {"Cookie": f"vinylvault.sid={cookie}"} if cookie else {}
+        return self.request("POST", "/graphql", headers=headers,
+                            json={"query": query, "variables": variables or {}})
+
+    def webhook(self, body: bytes, signature: str | None) -> httpx.Response:
+        headers = {"Content-Type": "application/json", "X-GitHub-Event": "ping"}
+        if signature is not None:
+            headers["X-Hub-Signature-256"] = signature
+        return self.request("POST", "/webhook/github", headers=headers, content=body)
+
+    def sign(self, body: bytes) -> str:
+        secret = self.secrets["GITHUB_APP_WEBHOOK_SECRET"].encode()
+        return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+    # -- synthetic users, the way the contract says a verifier may create them ------------
+
+    def user(self, login: str) -> User:
+        now = dt.datetime.now(dt.UTC)
+        uid = ObjectId()
+        self.registry.users.insert_one({
+            "_id": uid, "githubId": str(abs(hash(login)) % 10**8), "githubLogin": login,
+            "displayName": login, "email": f"{login}@example.test",
+            "settings": {"spotifyPreview": False, "allowFriendInvites": True},
+            "createdAt": now, "updatedAt": now})
+        tenant = personal_tenant(str(uid))
+        self.registry.tenants.insert_one({
+            "tenantId": tenant, "tenantType": "USER", "name": f"{login} personal",
+            "databaseName": tenant_database(tenant), "createdAt": now, "updatedAt": now})
+        self.registry.user_tenant_roles.insert_one(
+            {"userId": uid, "tenantId": tenant, "role": "ADMIN", "createdAt": now,
+             "updatedAt": now})
+        return User(self, uid, login, tenant)
+
+
+class User:
+    def __init__(self, target: Target, uid: ObjectId, login: str, tenant: str) -> None:
+        self.t = target
+        self.id = uid
+        self.login = login
+        self.tenant = tenant
+        self.cookie = self.session(tenant, [(tenant, "ADMIN")])
+
+    def session(self, active: str, tenants: list[tuple[str, str]]) -> str:
+        sid = secrets.token_urlsafe(24)
+        expires = dt.datetime.now(dt.UTC) + dt.timedelta(hours=24)
+        data = {
+            "cookie": {"originalMaxAge": 86400000, "expires": expires.isoformat(),
+                       "secure": True, "httpOnly": True, "path": "/", "sameSite": "lax"},
+            "user": {"id": str(self.id), "githubId": "1", "githubLogin": self.login,
+                     "displayName": self.login, "avatarUrl": None, "email": None,
+                     "settings": {}, "createdAt": None, "updatedAt": None},
+            "activeTenantId": active,
+            "availableTenants": [{"tenantId": t, "tenantType": "USER", "name": t, "role": r}
+                                 for t, r in tenants],
+        }
+        self.t.bff_db["vinylvault_bff"].sessions.insert_one(
+            {"_id": sid, "expires": expires, "session": json.dumps(data)})
+        return signing.sign_sid(sid, self.t.secrets["SESSION_SECRET"])
+
+    def gql(self, query: str, variables: dict[str, Any] | None = None,
+            cookie: str | None = None) -> dict[str, Any]:
+        resp = self.t.gql(query, variables, cookie or self.cookie)
+        assert resp.status_code == 200, resp.text
+        body: dict[str, Any] = resp.json()
+        return body
+
+    def seed_record(self, notes: str) -> str:
+        """A release and a record straight into the user's tenant database."""
+        db = self.t.backend[tenant_database(self.tenant)]
+        now = dt.datetime.now(dt.UTC)
+        rel = db.releases.insert_one({"barcode": "0042", "artist": "Can", "title": "Tago Mago",
+                                      "source": "MANUAL", "genre": "Krautrock",
+                                      "createdAt": now, "updatedAt": now}).inserted_id
+        rec = db.records.insert_one({"releaseId": rel, "notes": notes, "createdAt": now,
+                                     "updatedAt": now}).inserted_id
+        return str(rec)
+
+
+def codes(body: dict[str, Any]) -> set[str]:
+    return {str((e.get("extensions") or {}).get("code")) for e in body.get("errors") or []}
+
+
+def refused(body: dict[str, Any], field: str) -> bool:
+    """The contract's notion of refusal: an auth error and no data for the field."""
+    data = body.get("data") or {}
+    return bool(codes(body) & {"UNAUTHENTICATED", "FORBIDDEN"}) and data.get(field) is None
