@@ -1,0 +1,166 @@
+"""One mutation per manifest rule (see static_mutations.py)."""
+
+from __future__ import annotations
+
+from static_mutations import Edit, Mutation
+
+
+def _container(deployment: str, container: str, body: str, kind: str = "Deployment",
+               api: str = "apps/v1") -> str:
+    indented = "\n".join("          " + line for line in body.strip().splitlines())
+    return (f"apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {deployment}\nspec:\n"
+            f"  template:\n    spec:\n      containers:\n        - name: {container}\n"
+            f"{indented}\n")
+
+
+def _pod(deployment: str, body: str, kind: str = "Deployment") -> str:
+    indented = "\n".join("      " + line for line in body.strip().splitlines())
+    return (f"apiVersion: apps/v1\nkind: {kind}\nmetadata:\n  name: {deployment}\nspec:\n"
+            f"  template:\n    spec:\n{indented}\n")
+
+
+def _delete(api: str, kind: str, name: str) -> str:
+    return f"$patch: delete\napiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {name}\n"
+
+
+BOTH_OVERLAYS = ("overlays/staging/kustomization.yaml", "overlays/production/kustomization.yaml")
+
+MUTATIONS = [
+    Mutation("K8S-SCHEMA", "a misspelt container field (strict schema)",
+             base_patches=(_container("backend", "backend", "imagePullPolicyy: Always"),)),
+    Mutation("K8S-CRD", "a Traefik Middleware that configures no middleware",
+             extra_resource="apiVersion: traefik.io/v1alpha1\nkind: Middleware\n"
+                            "metadata:\n  name: broken\nspec: {}\n"),
+    Mutation("BP-RUN-AS-NON-ROOT", "frontend pod runs as UID 0",
+             base_patches=(_pod("frontend", "securityContext:\n  runAsNonRoot: false\n"
+                                            "  runAsUser: 0"),)),
+    Mutation("BP-READ-ONLY-ROOT-FS", "backend root filesystem writable",
+             base_patches=(_container("backend", "backend",
+                                      "securityContext:\n  readOnlyRootFilesystem: false"),)),
+    Mutation("BP-NO-PRIVILEGE-ESCALATION", "backend allows privilege escalation",
+             base_patches=(_container("backend", "backend",
+                                      "securityContext:\n  allowPrivilegeEscalation: true"),)),
+    Mutation("BP-DROP-CAPABILITIES", "backend adds NET_ADMIN",
+             base_patches=(_container("backend", "backend",
+                                      "securityContext:\n  capabilities:\n"
+                                      "    add: [NET_ADMIN]"),)),
+    Mutation("BP-NOT-PRIVILEGED", "backend is privileged",
+             base_patches=(_container("backend", "backend",
+                                      "securityContext:\n  privileged: true"),)),
+    Mutation("BP-NO-HOST-NAMESPACES", "backend shares the host PID namespace",
+             base_patches=(_pod("backend", "hostPID: true"),)),
+    Mutation("BP-RESOURCES", "rs-init Job without a CPU limit",
+             base_patches=(_container("mongodb-rs-init-bff", "rs-init",
+                                      "resources:\n  limits:\n    cpu: null", "Job",
+                                      "batch/v1"),)),
+    Mutation("BP-LIVENESS-PROBE", "mongod without liveness probe",
+             base_patches=(_container("mongodb-bff", "mongod", "livenessProbe: null",
+                                      "StatefulSet"),)),
+    Mutation("BP-READINESS-PROBE", "mongod without readiness probe",
+             base_patches=(_container("mongodb-bff", "mongod", "readinessProbe: null",
+                                      "StatefulSet"),)),
+    Mutation("BP-PROBES-DISTINCT", "mongod readiness probe copied from liveness",
+             base_patches=(_container("mongodb-bff", "mongod", """
+readinessProbe:
+  exec: null
+  tcpSocket:
+    port: mongodb
+  initialDelaySeconds: 30
+  periodSeconds: 20
+  timeoutSeconds: 5
+  failureThreshold: 6
+""", "StatefulSet"),)),
+    Mutation("BP-IMAGE-TAG", "rs-init image without a tag",
+             base_patches=(_container("mongodb-rs-init-bff", "rs-init",
+                                      "image: docker.io/library/mongo", "Job", "batch/v1"),)),
+    Mutation("BP-PDB", "frontend PodDisruptionBudget removed",
+             base_patches=(_delete("policy/v1", "PodDisruptionBudget", "frontend"),)),
+    Mutation("BP-SPREAD", "frontend without topology spread",
+             base_patches=(_pod("frontend", "topologySpreadConstraints: null"),)),
+    Mutation("BP-NETPOL-COVERAGE", "frontend NetworkPolicy removed",
+             base_patches=(_delete("networking.k8s.io/v1", "NetworkPolicy", "frontend"),)),
+    Mutation("BP-NETPOL-DEFAULT-DENY", "default-deny policy removed",
+             base_patches=(_delete("networking.k8s.io/v1", "NetworkPolicy",
+                                   "default-deny-all"),)),
+    Mutation("BP-CONFIGMAP-NO-SECRETS", "a password in a ConfigMap",
+             base_patches=("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mongodb-rs-init\n"
+                           "data:\n  ADMIN_PASSWORD: hunter2\n",)),
+    Mutation("BP-ENV-NO-LITERAL-SECRETS", "a literal API token in env",
+             base_patches=(_container("backend", "backend",
+                                      "env:\n  - name: API_TOKEN\n    value: abc123"),)),
+    Mutation("BP-SA-TOKEN", "frontend mounts the default ServiceAccount token",
+             base_patches=(_pod("frontend", "automountServiceAccountToken: true"),)),
+    Mutation("PLAN-INGRESS-TLS", "TLS secret renamed in both overlays",
+             edits=tuple(Edit(f, "-tls\n", "-certificate\n") for f in BOTH_OVERLAYS)),
+    Mutation("PLAN-INGRESS-ISSUER", "staging issuer in both overlays",
+             edits=tuple(Edit(f, "value: letsencrypt-prod", "value: letsencrypt-staging")
+                         for f in BOTH_OVERLAYS)),
+    Mutation("PLAN-INGRESS-CLASS", "nginx ingress class",
+             edits=(Edit("base/ingress/ingress.yaml", "ingressClassName: traefik",
+                         "ingressClassName: nginx"),)),
+    Mutation("PLAN-INGRESS-HOST", "both overlays serve another host",
+             edits=(Edit(BOTH_OVERLAYS[0], "vinylvault.antisozializer.org", "vv.example.org", -1),
+                    Edit(BOTH_OVERLAYS[1], "vinylvault.loitzl.com", "vv.example.org", -1))),
+    Mutation("PLAN-INGRESS-PATHS", "the backend exposed on /graphql",
+             json_patches=(("Ingress", "vinylvault",
+                            "- op: replace\n  path: /spec/rules/0/http/paths/1/backend/service\n"
+                            "  value: {name: backend, port: {number: 4000}}\n"),)),
+    Mutation("PLAN-STORAGECLASS", "archiveOnDelete off",
+             edits=(Edit("base/storage/storageclass-nfs-mongodb.yaml",
+                         'archiveOnDelete: "true"', 'archiveOnDelete: "false"'),)),
+    Mutation("PLAN-MONGO-STORAGE", "Mongo volumes on local-path",
+             edits=(Edit("base/mongodb/mongodb-bff.yaml", "storageClassName: nfs-mongodb",
+                         "storageClassName: local-path"),
+                    Edit("base/mongodb/mongodb-backend.yaml", "storageClassName: nfs-mongodb",
+                         "storageClassName: local-path"),
+                    Edit("overlays/production/patches/mongodb.yaml",
+                         "storageClassName: nfs-mongodb", "storageClassName: local-path", 2))),
+    Mutation("PLAN-MONGO-SIZE", "BFF volumes of 15Gi in staging",
+             edits=(Edit("base/mongodb/mongodb-bff.yaml", "storage: 10Gi", "storage: 15Gi"),)),
+    Mutation("PLAN-MONGO-REPLSET", "mongod started with another replica set name",
+             edits=(Edit("base/mongodb/mongodb-bff.yaml", '"--replSet", "rs-bff"',
+                         '"--replSet", "rs-sessions"'),)),
+    Mutation("PLAN-MONGO-RS-INIT", "init Jobs configured for one member",
+             edits=(Edit("base/mongodb/rs-init.yaml", 'value: "3"', 'value: "1"', 2),)),
+    Mutation("PLAN-MONGO-SECURITY", "BFF Mongo with fsGroup 1000",
+             edits=(Edit("base/mongodb/mongodb-bff.yaml", "fsGroup: 999", "fsGroup: 1000"),)),
+    Mutation("PLAN-MONGO-HEADLESS", "BFF Mongo Service gets a cluster IP",
+             edits=(Edit("base/mongodb/mongodb-bff.yaml", "  clusterIP: None\n", ""),)),
+    Mutation("PLAN-MONGO-ISOLATION", "the frontend may reach the BFF Mongo",
+             json_patches=(("NetworkPolicy", "mongodb-bff",
+                            "- op: add\n  path: /spec/ingress/0/from/-\n"
+                            "  value: {podSelector: {matchLabels: {app: frontend}}}\n"),)),
+    Mutation("PLAN-APP-CONTRACT", "BFF readiness on /health",
+             edits=(Edit("base/app/bff.yaml", "path: /ready", "path: /health"),)),
+    Mutation("PLAN-APP-RESOURCES", "frontend requests 64Mi",
+             edits=(Edit("base/app/frontend.yaml", "memory: 128Mi", "memory: 64Mi"),)),
+    Mutation("PLAN-SERVICES", "BFF Service without session affinity",
+             edits=(Edit("base/app/bff.yaml", "sessionAffinity: ClientIP",
+                         "sessionAffinity: None"),
+                    Edit("base/app/bff.yaml", "  sessionAffinityConfig:\n    clientIP:\n"
+                                              "      timeoutSeconds: 10800\n", ""))),
+    Mutation("PLAN-HPA", "frontend HPA up to 6 replicas",
+             edits=(Edit("base/app/frontend.yaml", "maxReplicas: 4", "maxReplicas: 6"),)),
+    Mutation("PLAN-REFERENCES", "backend reads a key app-secrets does not have",
+             base_patches=(_container("backend", "backend", """
+env:
+  - name: EXTRA
+    valueFrom:
+      secretKeyRef:
+        name: app-secrets
+        key: NOT_A_KEY
+"""),)),
+    Mutation("PLAN-NFS-VALUES", "provisioner values with reclaimPolicy Delete",
+             edits=(Edit("storage/nfs-provisioner-values.yaml", "reclaimPolicy: Retain",
+                         "reclaimPolicy: Delete"),),
+             trees=("storage",)),
+    Mutation("OVL-NAMESPACE", "overlays no longer create their Namespace",
+             edits=tuple(Edit(f, "  - namespace.yaml\n", "") for f in BOTH_OVERLAYS)),
+    Mutation("OVL-NO-STAGING-IMAGES", "production runs the frontend's latest-staging",
+             edits=(Edit(BOTH_OVERLAYS[1], "vinylvault-frontend\n    newTag: sha-3f9c2ab",
+                         "vinylvault-frontend\n    newTag: latest-staging"),)),
+    Mutation("OVL-ONLY-EXPECTED-DIFFS", "production logs at debug",
+             edits=(Edit(BOTH_OVERLAYS[1], "LOG_LEVEL=info", "LOG_LEVEL=debug"),)),
+    Mutation("OVL-PROD-NOT-SMALLER", "production frontend CPU limit below staging's",
+             edits=(Edit("overlays/production/patches/scale.yaml", "cpu: 500m", "cpu: 200m"),)),
+]
