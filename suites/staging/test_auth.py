@@ -1,0 +1,256 @@
+"""Authentication is enforced everywhere it must be (contract §2, §3, §5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import urllib.parse
+
+import jwt
+import pytest
+
+from fixtures.graphql_ops import (
+    BY_FIELD,
+    OPERATIONS,
+    PUBLIC,
+    error_messages,
+    field_value,
+    parse,
+    refusal_reason,
+)
+from fixtures.https_client import TargetHttp
+from fixtures.live_fixtures import Gql
+from fixtures.profile import Profile
+from fixtures.redaction import REDACTOR
+from fixtures.secret_store import SecretStore
+from fixtures.session_forge import COOKIE_NAME
+from fixtures.synthetic_users import SyntheticUser, SyntheticWorld
+
+pytestmark = [pytest.mark.gate("auth"), pytest.mark.phase1]
+
+PROTECTED = [op for op in OPERATIONS if op.field not in PUBLIC]
+
+
+def _me(http: TargetHttp, cookie: str | None = None, **headers: str) -> dict[str, object]:
+    all_headers = dict(headers)
+    if cookie:
+        all_headers["Cookie"] = cookie
+    response = http.get("/auth/me", headers=all_headers)
+    assert response.status_code == 200, f"/auth/me answered {response.status_code}"
+    body = response.json()
+    assert isinstance(body, dict), "/auth/me did not answer a JSON object"
+    return body
+
+
+@pytest.mark.smoke
+def test_anonymous_me_is_null_and_sets_no_cookie(http: TargetHttp) -> None:
+    response = http.get("/auth/me")
+    assert response.status_code == 200
+    assert response.json().get("user") is None, "anonymous /auth/me returned a user"
+    assert "set-cookie" not in response.headers, (
+        "anonymous /auth/me set a cookie: sessions are created for every visitor")
+
+
+@pytest.mark.smoke
+def test_a_signed_session_is_recognised(http: TargetHttp, user_a: SyntheticUser) -> None:
+    # Control: without this the anonymous checks below could pass on a broken forge.
+    body = _me(http, user_a.cookie)
+    user = body.get("user")
+    assert isinstance(user, dict) and user.get("githubLogin") == user_a.login, (
+        "/auth/me does not recognise a session signed per contract §3; the session checks "
+        "cannot be trusted")
+    active = body.get("activeTenant")
+    assert isinstance(active, dict) and active.get("id") == user_a.tenant_id
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize("op", PROTECTED, ids=[op.field for op in PROTECTED])
+def test_anonymous_caller_is_refused(gql: Gql, op: object) -> None:
+    from fixtures.graphql_ops import Operation
+
+    assert isinstance(op, Operation)
+    response = gql.call(op)
+    body = parse(response)
+    reason = refusal_reason(response, op.field)
+    assert reason is not None, (
+        f"anonymous {op.kind} {op.field} was not refused: HTTP {response.status_code}, "
+        f"data={json.dumps(body.get('data'))[:200]}, errors={error_messages(response)[:2]}")
+
+
+@pytest.mark.parametrize(("field", "expected"), [("viewer", None), ("notificationCount", 0)])
+def test_public_operations_answer_anonymous(gql: Gql, field: str, expected: object) -> None:
+    response = gql.call(BY_FIELD[field])
+    assert field_value(response, field) == expected, (
+        f"anonymous {field} returned {field_value(response, field)!r}, expected {expected!r}; "
+        f"errors={error_messages(response)[:2]}")
+
+
+def _backend_jwt(secrets: SecretStore, who: SyntheticUser) -> str:
+    now = dt.datetime.now(dt.UTC)
+    token = jwt.encode({"sub": who.id, "username": who.login, "githubLogin": who.login,
+                        "tenantId": who.tenant_id, "tenantRole": "ADMIN",
+                        "iat": now, "exp": now + dt.timedelta(minutes=15)},
+                       secrets.get("JWT_SECRET"), algorithm="HS256")
+    REDACTOR.register(token)
+    return token
+
+
+def test_a_forged_bearer_stays_anonymous(
+    http: TargetHttp, gql: Gql, secrets: SecretStore, user_a: SyntheticUser
+) -> None:
+    # Signed with the real JWT_SECRET: only a BFF that forwards the client's own
+    # Authorization header (or routes /graphql to the backend) would accept it.
+    bearer = {"Authorization": f"Bearer {_backend_jwt(secrets, user_a)}"}
+    assert _me(http, **bearer).get("user") is None, "/auth/me accepted a bearer token"
+    response = gql.call(BY_FIELD["records"], headers=bearer)
+    assert refusal_reason(response, "records") is not None, (
+        "records answered a caller with only a bearer token: the BFF forwards client "
+        f"Authorization headers; errors={error_messages(response)[:2]}")
+
+
+def test_a_tampered_cookie_signature_is_anonymous(http: TargetHttp, user_a: SyntheticUser) -> None:
+    name, _, value = user_a.cookie.partition("=")
+    sid, _, signature = urllib.parse.unquote(value).rpartition(".")
+    flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+    forged = f"{name}={urllib.parse.quote(f'{sid}.{flipped}', safe='')}"
+    assert _me(http, forged).get("user") is None, "a cookie with a wrong signature was accepted"
+    unsigned = f"{name}={urllib.parse.quote(sid.removeprefix('s:'), safe='')}"
+    assert _me(http, unsigned).get("user") is None, "an unsigned session id was accepted"
+
+
+def test_an_expired_session_is_anonymous(
+    http: TargetHttp, world: SyntheticWorld, user_a: SyntheticUser
+) -> None:
+    sid = world.new_session(user_a.user, user_a.tenant_id, ttl=dt.timedelta(seconds=-60))
+    assert _me(http, world.cookie_for(sid)).get("user") is None, (
+        "a session document whose `expires` is in the past was honoured")
+
+
+def test_logout_ends_the_session(
+    http: TargetHttp, world: SyntheticWorld, user_a: SyntheticUser
+) -> None:
+    cookie = world.cookie_for(world.new_session(user_a.user, user_a.tenant_id))
+    assert _me(http, cookie).get("user") is not None, "control: the new session is not valid"
+    response = http.post("/auth/logout", headers={"Cookie": cookie})
+    assert response.status_code == 200 and response.json().get("success") is True, (
+        f"POST /auth/logout answered {response.status_code}")
+    cleared = [v for k, v in response.headers.multi_items()
+               if k == "set-cookie" and v.startswith(f"{COOKIE_NAME}=")]
+    assert cleared, "logout did not clear the session cookie"
+    assert _me(http, cookie).get("user") is None, "the session still works after logout"
+
+
+def test_introspection_is_refused(gql: Gql) -> None:
+    response = gql.raw("{ __schema { queryType { name } } }")
+    schema = field_value(response, "__schema")
+    assert schema is None, "introspection (__schema) is answered; it must be off in production"
+    assert response.status_code == 400 or error_messages(response), (
+        f"introspection gave HTTP {response.status_code} without an error")
+
+
+def test_csrf_get_without_preflight_header_is_refused(http: TargetHttp) -> None:
+    response = http.get("/graphql", params={"query": "{ notificationCount }"})
+    assert response.status_code == 400, (
+        f"GET /graphql without a preflight header answered {response.status_code}; Apollo's "
+        "CSRF prevention refuses it with 400")
+
+
+def test_batched_body_is_refused(http: TargetHttp) -> None:
+    response = http.post("/graphql", content='[{"query":"{ notificationCount }"},'
+                                             '{"query":"{ notificationCount }"}]',
+                         headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, f"a batched body answered {response.status_code}"
+
+
+def _webhook(http: TargetHttp, signature: str | None) -> tuple[int, dict[str, object]]:
+    body = json.dumps({"zen": "vvgate probe", "hook_id": 0}).encode()
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "ping",
+               "X-GitHub-Delivery": "vvgate-probe"}
+    if signature is not None:
+        headers["X-Hub-Signature-256"] = signature
+    response = http.post("/webhook/github", content=body, headers=headers)
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = {}
+    return response.status_code, payload if isinstance(payload, dict) else {}
+
+
+def _signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize("signature", [None, "sha256=" + "0" * 64, "sha1=deadbeef"],
+                         ids=["missing", "wrong", "wrong-algorithm"])
+def test_webhook_refuses_a_bad_signature(http: TargetHttp, signature: str | None) -> None:
+    status, payload = _webhook(http, signature)
+    assert status == 401, f"webhook with signature {signature!r} got HTTP {status}"
+    assert payload.get("error") == "Invalid signature"
+
+
+def test_webhook_accepts_a_valid_signature(http: TargetHttp, secrets: SecretStore) -> None:
+    body = json.dumps({"zen": "vvgate probe", "hook_id": 0}).encode()
+    signature = _signature(secrets.get("GITHUB_APP_WEBHOOK_SECRET"), body)
+    response = http.post("/webhook/github", content=body, headers={
+        "Content-Type": "application/json", "X-GitHub-Event": "ping",
+        "X-GitHub-Delivery": "vvgate-probe", "X-Hub-Signature-256": signature})
+    assert response.status_code == 200, (
+        f"a correctly signed webhook got {response.status_code}: the secret differs or the "
+        "raw body is not what is verified")
+    assert response.json().get("ok") is True
+
+
+BACKEND_PROBES = [f"{prefix}{leaf}" for prefix in ("/backend", "/api", "/api/backend", "/be")
+                  for leaf in ("/health", "/graphql")]
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize("path", BACKEND_PROBES)
+def test_backend_is_not_reachable_through_the_ingress(http: TargetHttp, path: str) -> None:
+    if path.endswith("/graphql"):
+        response = http.post(path, json={"query": "{ __typename }"})
+        exposed = "data" in response.text and response.headers.get(
+            "content-type", "").startswith("application/json")
+    else:
+        response = http.get(path)
+        exposed = response.headers.get("content-type", "").startswith("application/json")
+    assert not exposed, (
+        f"{path} answers JSON ({response.status_code}) from outside the cluster: the backend "
+        "(contract §1) must have no ingress route")
+
+
+@pytest.mark.parametrize("path", ["/auth/me", "/graphql"])
+def test_rate_limit_headers_are_present(http: TargetHttp, path: str) -> None:
+    response = (http.post(path, json={"query": "{ notificationCount }"}) if path == "/graphql"
+                else http.get(path))
+    policy = response.headers.get("ratelimit-policy")
+    limit = response.headers.get("ratelimit")
+    assert policy and limit, (
+        f"{path} has no draft-7 RateLimit/RateLimit-Policy headers (got {policy!r}, {limit!r})")
+    assert "w=900" in policy.replace(" ", ""), f"{path} window is {policy!r}, not 15 minutes"
+
+
+def test_oauth_start_redirects_to_github(http: TargetHttp, profile: Profile) -> None:
+    response = http.get("/auth/github")
+    location = response.headers.get("location", "")
+    assert response.status_code == 302, f"/auth/github answered {response.status_code}"
+    url = urllib.parse.urlsplit(location)
+    assert f"{url.scheme}://{url.netloc}{url.path}" == "https://github.com/login/oauth/authorize"
+    query = urllib.parse.parse_qs(url.query)
+    assert {"client_id", "redirect_uri", "scope", "state"} <= set(query), (
+        f"authorize URL lacks parameters: has {sorted(query)}")
+    assert query["redirect_uri"] == [f"https://{profile.host}/auth/github/callback"]
+
+
+def test_oauth_callback_without_code_is_refused(http: TargetHttp) -> None:
+    response = http.get("/auth/github/callback")
+    assert response.status_code == 302
+    assert "error=missing_code" in response.headers.get("location", "")
+
+
+def test_setup_without_session_goes_to_login(http: TargetHttp) -> None:
+    response = http.get("/auth/setup", params={"installation_id": "1"})
+    assert response.status_code == 302
+    assert response.headers.get("location", "").startswith("/auth/github?return_to=")
