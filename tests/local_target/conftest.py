@@ -16,9 +16,9 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     c.run("down")
 
 
-def start(cli: Cli, *args: str) -> Iterator[Target]:
+def start(cli: Cli, *args: str, check_time: bool = True) -> Iterator[Target]:
     cli.up(*args)
-    target = Target(cli)
+    target = Target(cli, check_time)
     yield target
     target.close()
 

@@ -8,6 +8,7 @@ import hmac
 import json
 import os
 import secrets
+import ssl
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -72,7 +73,7 @@ def pid_alive(pid: int) -> bool:
 class Target:
     """HTTPS to the ingress with the local CA and SNI, plus direct Mongo access."""
 
-    def __init__(self, cli: Cli) -> None:
+    def __init__(self, cli: Cli, check_time: bool = True) -> None:
         self.cli = cli
         self.profile = cli.profile()
         self.secrets = cli.secrets()
@@ -82,9 +83,16 @@ class Target:
         self.https_port = port
         assert self.profile.ca_bundle is not None
         self.ca = str(self.profile.ca_bundle)
-        self.http = httpx.Client(verify=self.ca, trust_env=False, timeout=10)
-        self.bff_db = MongoClient(self.secrets["MONGODB_BFF_URI"], tz_aware=True)
-        self.backend = MongoClient(self.secrets["MONGODB_BACKEND_URI"], tz_aware=True)
+        ctx = ssl.create_default_context(cafile=self.ca)
+        if not check_time:
+            # OpenSSL's X509_V_FLAG_NO_CHECK_TIME: still verify the chain and name, not dates,
+            # so the expired-cert fault does not hide every other fault.
+            ctx.verify_flags |= 0x200000  # type: ignore[assignment]
+        self.http = httpx.Client(verify=ctx, trust_env=False, timeout=10)
+        self.bff_db = MongoClient(self.secrets["MONGODB_BFF_URI"], tz_aware=True,
+                                  serverSelectionTimeoutMS=3000)
+        self.backend = MongoClient(self.secrets["MONGODB_BACKEND_URI"], tz_aware=True,
+                                   serverSelectionTimeoutMS=3000)
         self.registry = self.backend["vinylvault_registry"]
 
     def close(self) -> None:
