@@ -194,3 +194,46 @@ def refused(body: dict[str, Any], field: str) -> bool:
     """The contract's notion of refusal: an auth error and no data for the field."""
     data = body.get("data") or {}
     return bool(codes(body) & {"UNAUTHENTICATED", "FORBIDDEN"}) and data.get(field) is None
+
+
+def processes_using(path: Path) -> list[int]:
+    """PIDs whose command line or environment mentions `path` (every component's does)."""
+    needle = str(path).encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            blob = (proc / "cmdline").read_bytes() + (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in blob and pid_alive(int(proc.name)):
+            found.append(int(proc.name))
+    return found
+
+
+def listening_addresses(pids: list[int]) -> set[str]:
+    """Local addresses of the TCP sockets these processes listen on ("ip:port")."""
+    inodes: set[str] = set()
+    for pid in pids:
+        fd_dir = Path(f"/proc/{pid}/fd")
+        for fd in fd_dir.iterdir() if fd_dir.exists() else []:
+            try:
+                link = os.readlink(fd)
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    out: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            cols = line.split()
+            if cols[3] != "0A" or cols[9] not in inodes:  # 0A: LISTEN
+                continue
+            addr_hex, port_hex = cols[1].split(":")
+            if len(addr_hex) == 8:
+                ip = ".".join(str(int(addr_hex[i:i + 2], 16)) for i in (6, 4, 2, 0))
+            else:
+                ip = "ipv6:" + addr_hex
+            out.add(f"{ip}:{int(port_hex, 16)}")
+    return out
