@@ -123,7 +123,8 @@ async def prepare(
         return bad_request(message, "GRAPHQL_VALIDATION_FAILED")
     operation = get_operation_ast(document, operation_name)
     if operation is None:
-        return bad_request("Could not determine which operation to run.", "OPERATION_RESOLUTION_FAILURE")
+        return bad_request("Could not determine which operation to run.",
+                           "OPERATION_RESOLUTION_FAILURE")
     if request.method == "GET" and operation.operation.value != "query":
         return JSONResponse(error_body("Can only perform a mutation operation from a POST "
                                        "request.", "BAD_REQUEST"), status_code=405)

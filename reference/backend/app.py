@@ -22,7 +22,7 @@ from reference.runtime import Runtime
 from reference.tenancy import REGISTRY_DB, ensure_registry_indexes
 
 
-def _claims(request: Request, secret: str) -> dict[str, Any] | None | Response:
+def _claims(request: Request, secret: str) -> dict[str, Any] | Response | None:
     header = request.headers.get("authorization", "")
     if not header:
         return None

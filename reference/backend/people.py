@@ -64,6 +64,7 @@ def _ensure_tenant(ctx: Context, tenant_id: str, tenant_type: str, name: str) ->
         upsert=True,
         return_document=ReturnDocument.AFTER,
     )
+    assert doc is not None  # upsert=True with ReturnDocument.AFTER always yields a document
     return dict(doc)
 
 
@@ -95,6 +96,7 @@ def upsert_user(ctx: Context, data: dict[str, Any]) -> Doc:
         upsert=True,
         return_document=ReturnDocument.AFTER,
     )
+    assert doc is not None  # upserted
     tenant_id = personal_tenant(str(doc["_id"]))
     _ensure_tenant(ctx, tenant_id, "USER", f"{data['githubLogin']}'s collection")
     _grant(ctx, doc["_id"], tenant_id, "ADMIN", replace=False)
@@ -105,7 +107,8 @@ def upsert_user(ctx: Context, data: dict[str, Any]) -> Doc:
 
 def update_settings(ctx: Context, data: dict[str, Any]) -> Doc:
     me = ctx.user_id()
-    changes = {f"settings.{k}": bool(v) for k, v in data.items() if v is not None}
+    changes: dict[str, Any] = {f"settings.{k}": bool(v) for k, v in data.items()
+                               if v is not None}
     changes["updatedAt"] = _now()
     doc = ctx.registry.users.find_one_and_update(
         {"_id": me}, {"$set": changes}, return_document=ReturnDocument.AFTER

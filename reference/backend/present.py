@@ -11,10 +11,9 @@ Doc = dict[str, Any]
 
 def iso(value: Any) -> str | None:
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.isoformat().replace("+00:00", "Z")
-    return None if value is None else str(value)
+        stamp: dt.datetime = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return stamp.isoformat().replace("+00:00", "Z")
+    return None if value is None else str(value)  # already a string or a number
 
 
 def user(doc: Doc | None) -> Doc | None:

@@ -165,7 +165,9 @@ def delete(ctx: Context, data: dict[str, Any]) -> Doc:
 def release(ctx: Context, release_id: str) -> Doc | None:
     tenant_id, _ = ctx.active_tenant()
     oid = _oid(release_id)
-    return present.release(ctx.tenant_db(tenant_id).releases.find_one({"_id": oid})) if oid else None
+    if oid is None:
+        return None
+    return present.release(ctx.tenant_db(tenant_id).releases.find_one({"_id": oid}))
 
 
 def releases_by_barcode(ctx: Context, barcode: str) -> list[Doc]:

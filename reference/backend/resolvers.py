@@ -11,107 +11,108 @@ from reference.backend import people, records
 from reference.backend.context import Context, bad_input
 from reference.gqlhttp import SCHEMA_SDL
 
+Info = GraphQLResolveInfo[Context]
 query = QueryType()
 mutation = MutationType()
 
 
-def _ctx(info: GraphQLResolveInfo) -> Context:
+def _ctx(info: Info) -> Context:
     ctx = info.context
     assert isinstance(ctx, Context)
     return ctx
 
 
 @query.field("viewer")
-def _viewer(_: Any, info: GraphQLResolveInfo) -> Any:
+def _viewer(_: Any, info: Info) -> Any:
     return people.viewer(_ctx(info))
 
 
 @query.field("notificationCount")
-def _notifications(_: Any, info: GraphQLResolveInfo) -> int:
+def _notifications(_: Any, info: Info) -> int:
     return people.notification_count(_ctx(info))
 
 
 @query.field("user")
-def _user(_: Any, info: GraphQLResolveInfo, id: str) -> Any:
+def _user(_: Any, info: Info, id: str) -> Any:
     return people.user(_ctx(info), id)
 
 
 @query.field("record")
-def _record(_: Any, info: GraphQLResolveInfo, id: str) -> Any:
+def _record(_: Any, info: Info, id: str) -> Any:
     return records.find_record(_ctx(info), id)
 
 
 @query.field("release")
-def _release(_: Any, info: GraphQLResolveInfo, id: str) -> Any:
+def _release(_: Any, info: Info, id: str) -> Any:
     return records.release(_ctx(info), id)
 
 
 @query.field("releasesByBarcode")
-def _by_barcode(_: Any, info: GraphQLResolveInfo, barcode: str) -> Any:
+def _by_barcode(_: Any, info: Info, barcode: str) -> Any:
     return records.releases_by_barcode(_ctx(info), barcode)
 
 
 @query.field("records")
-def _records(_: Any, info: GraphQLResolveInfo, first: int | None = None, after: str | None = None,
+def _records(_: Any, info: Info, first: int | None = None, after: str | None = None,
              last: int | None = None, before: str | None = None,
              filter: dict[str, Any] | None = None) -> Any:
     return records.connection(_ctx(info), first, after, last, before, filter)
 
 
 @query.field("searchRecords")
-def _search(_: Any, info: GraphQLResolveInfo, query: str, first: int | None = None,
+def _search(_: Any, info: Info, query: str, first: int | None = None,
             after: str | None = None, filter: dict[str, Any] | None = None) -> Any:
     return records.connection(_ctx(info), first, after, None, None, filter, text=query)
 
 
 @query.field("artists")
-def _artists(_: Any, info: GraphQLResolveInfo) -> Any:
+def _artists(_: Any, info: Info) -> Any:
     return records.distinct(_ctx(info), "artist")
 
 
 @query.field("albums")
-def _albums(_: Any, info: GraphQLResolveInfo) -> Any:
+def _albums(_: Any, info: Info) -> Any:
     return records.distinct(_ctx(info), "title")
 
 
 @query.field("genres")
-def _genres(_: Any, info: GraphQLResolveInfo) -> Any:
+def _genres(_: Any, info: Info) -> Any:
     return records.distinct(_ctx(info), "genre")
 
 
 @query.field("userTenants")
-def _user_tenants(_: Any, info: GraphQLResolveInfo, userId: str) -> Any:
+def _user_tenants(_: Any, info: Info, userId: str) -> Any:
     return people.user_tenants(_ctx(info), userId)
 
 
 @query.field("searchUsers")
-def _search_users(_: Any, info: GraphQLResolveInfo, query: str) -> Any:
+def _search_users(_: Any, info: Info, query: str) -> Any:
     return people.search_users(_ctx(info), query)
 
 
 @query.field("pendingFriendRequests")
-def _pending(_: Any, info: GraphQLResolveInfo) -> Any:
+def _pending(_: Any, info: Info) -> Any:
     return people.friend_requests(_ctx(info), "recipientId")
 
 
 @query.field("sentFriendRequests")
-def _sent(_: Any, info: GraphQLResolveInfo) -> Any:
+def _sent(_: Any, info: Info) -> Any:
     return people.friend_requests(_ctx(info), "requesterId")
 
 
 @query.field("friends")
-def _friends(_: Any, info: GraphQLResolveInfo) -> Any:
+def _friends(_: Any, info: Info) -> Any:
     return people.friends(_ctx(info))
 
 
 @query.field("spotifyPreview")
-def _spotify(_: Any, info: GraphQLResolveInfo, track: str, artist: str) -> Any:
+def _spotify(_: Any, info: Info, track: str, artist: str) -> Any:
     _ctx(info).user_id()
     return None  # Spotify needs the internet; the reference answers "no preview".
 
 
 @mutation.field("scanBarcode")
-def _scan(_: Any, info: GraphQLResolveInfo, barcode: str) -> Any:
+def _scan(_: Any, info: Info, barcode: str) -> Any:
     ctx = _ctx(info)
     ctx.active_tenant(writers=True)
     found = records.releases_by_barcode(ctx, barcode)
@@ -120,67 +121,67 @@ def _scan(_: Any, info: GraphQLResolveInfo, barcode: str) -> Any:
 
 
 @mutation.field("createRecord")
-def _create(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def _create(_: Any, info: Info, input: dict[str, Any]) -> Any:
     return records.create(_ctx(info), input)
 
 
 @mutation.field("updateRecord")
-def _update(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def _update(_: Any, info: Info, input: dict[str, Any]) -> Any:
     return records.update(_ctx(info), input)
 
 
 @mutation.field("deleteRecord")
-def _delete(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def _delete(_: Any, info: Info, input: dict[str, Any]) -> Any:
     return records.delete(_ctx(info), input)
 
 
 @mutation.field("upsertUser")
-def _upsert(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def _upsert(_: Any, info: Info, input: dict[str, Any]) -> Any:
     return people.upsert_user(_ctx(info), input)
 
 
 @mutation.field("updateUserSettings")
-def _settings(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def _settings(_: Any, info: Info, input: dict[str, Any]) -> Any:
     return people.update_settings(_ctx(info), input)
 
 
 @mutation.field("createTenant")
-def _create_tenant(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def _create_tenant(_: Any, info: Info, input: dict[str, Any]) -> Any:
     return people.create_tenant(_ctx(info), input)
 
 
 @mutation.field("addUserToTenant")
-def _add_user(_: Any, info: GraphQLResolveInfo, userId: str, tenantId: str, role: str) -> Any:
+def _add_user(_: Any, info: Info, userId: str, tenantId: str, role: str) -> Any:
     return people.add_user_to_tenant(_ctx(info), userId, tenantId, role)
 
 
 @mutation.field("handleGitHubInstallationWebhook")
-def _install_hook(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def _install_hook(_: Any, info: Info, input: dict[str, Any]) -> Any:
     return people.installation_webhook(_ctx(info), input)
 
 
 @mutation.field("completeInstallationSetup")
-def _complete(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
+def _complete(_: Any, info: Info, input: dict[str, Any]) -> Any:
     return people.complete_installation(_ctx(info), input)
 
 
 @mutation.field("sendFriendRequest")
-def _send(_: Any, info: GraphQLResolveInfo, githubLogin: str) -> Any:
+def _send(_: Any, info: Info, githubLogin: str) -> Any:
     return people.send_friend_request(_ctx(info), githubLogin)
 
 
 @mutation.field("respondToFriendRequest")
-def _respond(_: Any, info: GraphQLResolveInfo, requestId: str, accept: bool) -> Any:
+def _respond(_: Any, info: Info, requestId: str, accept: bool) -> Any:
     return people.respond(_ctx(info), requestId, accept)
 
 
 @mutation.field("removeFriend")
-def _remove(_: Any, info: GraphQLResolveInfo, friendId: str) -> Any:
+def _remove(_: Any, info: Info, friendId: str) -> Any:
     return people.remove_friend(_ctx(info), friendId)
 
 
 @mutation.field("switchTenant")
-def _switch(_: Any, info: GraphQLResolveInfo, tenantId: str) -> Any:
+def _switch(_: Any, info: Info, tenantId: str) -> Any:
     _ctx(info).user_id()
     # The active tenant lives in the BFF's session; only the BFF can change it.
     raise bad_input("switchTenant is answered by the BFF")

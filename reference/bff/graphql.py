@@ -31,7 +31,7 @@ mutation = MutationType()
 
 
 @mutation.field("switchTenant")
-async def _switch_tenant(_: Any, info: GraphQLResolveInfo, tenantId: str) -> dict[str, Any]:
+async def _switch_tenant(_: Any, info: GraphQLResolveInfo[_Ctx], tenantId: str) -> dict[str, Any]:
     ctx: _Ctx = info.context
     session = ctx.session
     if session is None or session.user is None:

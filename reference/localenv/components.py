@@ -56,6 +56,10 @@ def _http_ok(url: str) -> Callable[[], bool]:
     return check
 
 
+def _mongo_ok(port: int) -> Callable[[], bool]:
+    return lambda: mongo.ping(port)
+
+
 def ingress_ok(https_port: int, ca_file: Path, verify_expiry: bool) -> Callable[[], bool]:
     def check() -> bool:
         ctx = ssl.create_default_context(cafile=str(ca_file))
@@ -102,9 +106,8 @@ def build(layout: Layout, ports: dict[str, int], active: tuple[str, ...]) -> lis
         if "mongo-noauth" not in active:
             argv.append("--auth")
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        port = ports[name]
-        comps.append(Component(name, argv, env, port, layout.db_dir,
-                               lambda p=port: mongo.ping(p), storage=storage))
+        comps.append(Component(name, argv, env, ports[name], layout.db_dir,
+                               _mongo_ok(ports[name]), storage=storage))
     py = sys.executable
     backend_url = f"http://127.0.0.1:{ports['backend']}"
     for name, module, probe in (("backend", "reference.backend", "/health"),

@@ -39,10 +39,9 @@ class Cli:
         env = {k: v for k, v in os.environ.items() if not k.startswith("VVGATE_")}
         return {**env, "VVGATE_STATE_DIR": str(self.state), **extra}
 
-    def run(self, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "reference.localenv", *args], cwd=PROJECT,
-                              env=self.env(**env), capture_output=True, text=True,
-                              timeout=timeout)
+                              env=self.env(**env), capture_output=True, text=True, timeout=180)
 
     def up(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         proc = self.run("up", *args, **env)
@@ -87,12 +86,12 @@ class Target:
         if not check_time:
             # OpenSSL's X509_V_FLAG_NO_CHECK_TIME: still verify the chain and name, not dates,
             # so the expired-cert fault does not hide every other fault.
-            ctx.verify_flags |= 0x200000  # type: ignore[assignment]
+            ctx.verify_flags |= 0x200000
         self.http = httpx.Client(verify=ctx, trust_env=False, timeout=10)
-        self.bff_db = MongoClient(self.secrets["MONGODB_BFF_URI"], tz_aware=True,
-                                  serverSelectionTimeoutMS=3000)
-        self.backend = MongoClient(self.secrets["MONGODB_BACKEND_URI"], tz_aware=True,
-                                   serverSelectionTimeoutMS=3000)
+        self.bff_db: MongoClient[dict[str, Any]] = MongoClient(
+            self.secrets["MONGODB_BFF_URI"], tz_aware=True, serverSelectionTimeoutMS=3000)
+        self.backend: MongoClient[dict[str, Any]] = MongoClient(
+            self.secrets["MONGODB_BACKEND_URI"], tz_aware=True, serverSelectionTimeoutMS=3000)
         self.registry = self.backend["vinylvault_registry"]
 
     def close(self) -> None:

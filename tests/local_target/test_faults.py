@@ -15,7 +15,7 @@ from fixtures.gates import GATES
 from reference.faults import FAULTS
 
 from .conftest import start
-from .helpers import Cli, Target, codes, refused
+from .helpers import Cli, Target, refused
 
 OBSERVED: set[str] = set()
 

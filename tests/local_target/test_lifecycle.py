@@ -1,4 +1,4 @@
-"""up / status / down / logs / faults of `python -m reference.localenv`, as `vvgate local` runs it."""
+"""up / status / down / logs / faults of `python -m reference.localenv` (`vvgate local`)."""
 
 from __future__ import annotations
 

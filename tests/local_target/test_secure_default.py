@@ -57,6 +57,7 @@ def test_tls_is_modern_with_a_valid_certificate(target: Target) -> None:
             ctx.wrap_socket(raw, server_hostname=target.host) as tls:
         cert = tls.getpeercert()
         assert tls.version() in ("TLSv1.2", "TLSv1.3")
+    assert cert is not None and isinstance(cert["notAfter"], str)
     not_after = dt.datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), dt.UTC)
     assert not_after - dt.datetime.now(dt.UTC) > dt.timedelta(days=21)
     assert not _handshakes_tls10(target)
@@ -205,8 +206,8 @@ def test_tenancy_and_revocation(target: Target) -> None:
     seen = bob.gql(query)["data"]["records"]
     assert seen["totalCount"] == 1
     assert seen["edges"][0]["node"]["release"]["title"] == "Tago Mago"
-    viewer_write = bob.gql("mutation { deleteRecord(input: {id: \"%s\"}) { deletedRecordId } }"
-                           % record_id)
+    viewer_write = bob.gql("mutation($id: ID!) { deleteRecord(input: {id: $id}) "
+                           "{ deletedRecordId } }", {"id": record_id})
     assert codes(viewer_write) == {"FORBIDDEN"}
     assert "Member or Admin role required" in viewer_write["errors"][0]["message"]
     alice.gql("mutation($f: ID!) { removeFriend(friendId: $f) }", {"f": str(bob.id)})
