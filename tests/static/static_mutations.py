@@ -10,8 +10,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fixtures.manifest_engine import build_tree
 from fixtures.kustomize import discover
+from fixtures.manifest_engine import build_tree
 from fixtures.manifest_rules.model import Tree
 
 PROJECT = Path(__file__).resolve().parents[2]
