@@ -7,6 +7,7 @@ and check that this rule, and no other, reports a finding.
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,4 +82,6 @@ def apply(root: Path, mutation: Mutation) -> None:
 
 
 def trees(root: Path, names: tuple[str, ...]) -> list[Tree]:
-    return [build_tree(t) for t in discover(root) if t.name in names]
+    targets = [t for t in discover(root) if t.name in names]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(build_tree, targets))

@@ -150,6 +150,10 @@ env:
         name: app-secrets
         key: NOT_A_KEY
 """),)),
+    # Production patches this StatefulSet, so only staging renders without it.
+    Mutation("PLAN-INVENTORY", "the backend's Mongo StatefulSet removed",
+             base_patches=(_delete("apps/v1", "StatefulSet", "mongodb-backend"),),
+             trees=("staging",)),
     Mutation("PLAN-NFS-VALUES", "provisioner values with reclaimPolicy Delete",
              edits=(Edit("storage/nfs-provisioner-values.yaml", "reclaimPolicy: Retain",
                          "reclaimPolicy: Delete"),),

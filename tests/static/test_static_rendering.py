@@ -102,3 +102,16 @@ def test_certificate_rule_set() -> None:
                                "metadata": {"name": "c"}, "spec": {"secretName": "s"}})
     assert {v.path for v in check_custom_resource(obj)} == {"spec.issuerRef.name",
                                                             "spec.dnsNames"}
+
+
+def test_foreign_tree_renders_offline_and_is_judged() -> None:
+    from fixtures.manifest_engine import evaluate, load_trees
+    from fixtures.manifest_rules.model import Settings
+
+    root = Path(__file__).resolve().parents[1] / "data" / "foreign-manifests"
+    found = evaluate(load_trees(root), Settings("1.33"))
+    rules = {f.rule for f in found}
+    assert {"BP-RUN-AS-NON-ROOT", "BP-ENV-NO-LITERAL-SECRETS", "PLAN-INGRESS-HOST",
+            "PLAN-INGRESS-TLS", "PLAN-INVENTORY", "PLAN-SERVICES"} <= rules
+    # Its secret file has no template: keys are unknown, so no key is reported missing.
+    assert "PLAN-REFERENCES" not in rules
