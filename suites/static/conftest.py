@@ -69,7 +69,8 @@ def repo_cases(config: pytest.Config) -> list[AppCase] | None:
 
 
 def _param(case: Case | AppCase) -> Any:
-    return pytest.param(case, id=case.id, marks=[getattr(pytest.mark, case.info.phase)])
+    phase = case.phase if isinstance(case, Case) else case.info.phase
+    return pytest.param(case, id=case.id, marks=[getattr(pytest.mark, phase)])
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
