@@ -1,0 +1,112 @@
+"""MongoDB refuses strangers and holds the layout the application relies on (contract §3, §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pymongo.errors import OperationFailure, PyMongoError
+
+from fixtures.mongo_access import MongoAccess
+from fixtures.profile import Profile
+
+pytestmark = [pytest.mark.gate("database"), pytest.mark.phase3]
+
+ROLES = ["bff", "backend"]
+UNAUTHORIZED, AUTH_FAILED = 13, 18
+
+REQUIRED_UNIQUE = [
+    ("users", ("githubLogin",)),
+    ("installations", ("installation_id",)),
+    ("user_installation_roles", ("user_id", "installation_id")),
+    ("friend_requests", ("requesterId", "recipientId")),
+]
+RECOMMENDED_UNIQUE = [
+    ("tenants", ("tenantId",)),
+    ("user_tenant_roles", ("userId", "tenantId")),
+]
+
+
+def _unique_keys(collection: Any) -> list[tuple[str, ...]]:
+    return [tuple(spec["key"].keys()) for spec in collection.list_indexes() if spec.get("unique")]
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize("role", ROLES)
+def test_unauthenticated_commands_are_refused(mongo: MongoAccess, role: str) -> None:
+    anonymous = mongo.client(role, credentials=False)
+    try:
+        names = anonymous.list_database_names()
+    except OperationFailure as exc:
+        assert exc.code == UNAUTHORIZED, f"{role} MongoDB refused with code {exc.code}, not 13"
+        return
+    pytest.fail(f"{role} MongoDB lists its databases to an unauthenticated client: {names}")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_wrong_password_is_refused(mongo: MongoAccess, role: str) -> None:
+    wrong = mongo.client(role, password="vvgate-wrong-password")
+    try:
+        wrong.admin.command("listDatabases", nameOnly=True)
+    except OperationFailure as exc:
+        assert exc.code == AUTH_FAILED, f"{role} MongoDB answered code {exc.code}, not 18"
+        return
+    pytest.fail(f"{role} MongoDB accepted a wrong password")
+
+
+@pytest.mark.parametrize(("role", "database"), [("bff", "session_database"),
+                                                ("backend", "registry_database")])
+def test_expected_database_exists(mongo: MongoAccess, role: str, database: str) -> None:
+    name = getattr(mongo.layout, database)
+    client = mongo.bff if role == "bff" else mongo.backend
+    # A database exists once it holds a collection; asking the database itself needs
+    # no cluster-wide listDatabases privilege, which the application's user rightly lacks.
+    collections = client[name].list_collection_names()
+    assert collections, f"{role} MongoDB has no database {name} (no collections in it)"
+
+
+@pytest.mark.parametrize(("collection", "keys"), REQUIRED_UNIQUE,
+                         ids=[f"{c}.{'+'.join(k)}" for c, k in REQUIRED_UNIQUE])
+def test_registry_unique_index(mongo: MongoAccess, collection: str, keys: tuple[str, ...]) -> None:
+    found = _unique_keys(mongo.registry[collection])
+    assert keys in found, (
+        f"registry {collection} has no unique index on {keys}; unique indexes: {found}")
+
+
+@pytest.mark.parametrize(("collection", "keys"), RECOMMENDED_UNIQUE,
+                         ids=[f"{c}.{'+'.join(k)}" for c, k in RECOMMENDED_UNIQUE])
+def test_registry_recommended_unique_index(mongo: MongoAccess, collection: str,
+                                           keys: tuple[str, ...]) -> None:
+    # A SHOULD of the contract: reported as a skip with the reason, never a failure.
+    if keys not in _unique_keys(mongo.registry[collection]):
+        pytest.skip(f"recommended: registry {collection} has no unique index on {keys}")
+
+
+def test_sessions_expire_through_a_ttl_index(mongo: MongoAccess) -> None:
+    indexes = {tuple(spec["key"].keys()): spec for spec in mongo.sessions.list_indexes()}
+    spec = indexes.get(("expires",))
+    assert spec is not None, "sessions has no index on expires"
+    assert spec.get("expireAfterSeconds") == 0, (
+        f"sessions.expires index has expireAfterSeconds={spec.get('expireAfterSeconds')!r}, "
+        "not 0")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_replica_set_membership(mongo: MongoAccess, profile: Profile, role: str) -> None:
+    assert profile.mongodb is not None
+    instance = profile.mongodb.bff if role == "bff" else profile.mongodb.backend
+    if instance.replica_set is None:
+        pytest.skip(f"target {profile.name!r} expects no replica set for {role} "
+                    "(single-node local target)")
+    client = mongo.bff if role == "bff" else mongo.backend
+    try:
+        status = client.admin.command("replSetGetStatus")
+    except PyMongoError as exc:
+        pytest.fail(f"{role}: replSetGetStatus failed: {exc}")
+    members = status.get("members", [])
+    primaries = [m.get("name") for m in members if m.get("stateStr") == "PRIMARY"]
+    assert status.get("set") == instance.replica_set, (
+        f"{role} replica set is {status.get('set')!r}, expected {instance.replica_set!r}")
+    assert len(members) == instance.members, (
+        f"{role} replica set has {len(members)} members, expected {instance.members}")
+    assert len(primaries) == 1, f"{role} replica set has primaries {primaries}, expected one"

@@ -1,0 +1,239 @@
+"""No user reads, changes or gains a role in another user's tenant (contract §4, §5).
+
+User A owns a record in A's personal tenant; user B holds no role there. Every
+refusal below is paired with a control showing the same request works for
+someone entitled to it, so a check cannot pass merely because a call is broken.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets as pysecrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from fixtures.graphql_ops import BY_FIELD, error_messages, field_value, parse, refusal_reason
+from fixtures.https_client import TargetHttp
+from fixtures.live_fixtures import Gql
+from fixtures.mongo_access import MongoAccess
+from fixtures.session_forge import tenant_database_name
+from fixtures.synthetic_users import SyntheticUser, SyntheticWorld
+
+pytestmark = [pytest.mark.gate("tenancy"), pytest.mark.phase8]
+
+
+@dataclass
+class OwnedRecord:
+    id: str
+    notes: str
+    token: str
+
+
+def _records_text(response: Any) -> str:
+    return str(field_value(response, "records") or "") + str(
+        field_value(response, "searchRecords") or "")
+
+
+def _stored(mongo: MongoAccess, database: str, notes: str) -> dict[str, Any] | None:
+    doc: dict[str, Any] | None = mongo.tenant_db(database).records.find_one({"notes": notes})
+    return doc
+
+
+@pytest.fixture(scope="module")
+def module_gql(target_http: TargetHttp,
+               _gql_shapes: dict[str, dict[str, Any]]) -> Gql:
+    return Gql(target_http, _gql_shapes)
+
+
+@pytest.fixture(scope="module")
+def a_record(module_gql: Gql, world: SyntheticWorld, user_a: SyntheticUser,
+             mongo: MongoAccess, run_id: str) -> OwnedRecord:
+    token = f"vvgate-{run_id}-{pysecrets.token_hex(4)}"
+    notes = f"{token} private notes of A"
+    release = world.seed_release(user_a, f"{token} release")
+    response = module_gql.call(BY_FIELD["createRecord"],
+                               {"release_id": str(release), "notes": notes}, cookie=user_a.cookie)
+    payload = field_value(response, "createRecord") or {}
+    record = payload.get("record") or {}
+    if not record.get("id"):
+        pytest.fail(f"setup: A could not create a record in A's own tenant: "
+                    f"{error_messages(response)[:2]} {payload.get('errors')}")
+    if _stored(mongo, user_a.database, notes) is None:
+        pytest.fail(f"setup: A's new record is not in A's tenant database {user_a.database}")
+    return OwnedRecord(str(record["id"]), notes, token)
+
+
+def test_owner_sees_own_record(gql: Gql, user_a: SyntheticUser, a_record: OwnedRecord) -> None:
+    # Control for the visibility checks below.
+    response = gql.call(BY_FIELD["record"], {"id": a_record.id}, cookie=user_a.cookie)
+    assert field_value(response, "record"), (
+        f"control: A cannot read A's own record: {error_messages(response)[:2]}")
+    listed = gql.call(BY_FIELD["records"], cookie=user_a.cookie)
+    assert a_record.id in _records_text(listed), "A's own record is missing from A's records"
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize("field", ["records", "record", "searchRecords"])
+def test_record_of_a_is_invisible_to_b(gql: Gql, user_b: SyntheticUser, a_record: OwnedRecord,
+                                       field: str) -> None:
+    values = {"id": a_record.id, "notes": a_record.token}
+    response = gql.call(BY_FIELD[field], values, cookie=user_b.cookie)
+    seen = str(parse(response).get("data"))
+    assert a_record.id not in seen and a_record.token not in seen, (
+        f"B sees A's record through {field}: {seen[:300]}")
+    if field == "record":
+        assert field_value(response, field) is None, f"record(id) answered B with {seen[:300]}"
+
+
+@pytest.mark.parametrize("field", ["updateRecord", "deleteRecord"])
+def test_b_cannot_change_a_record(gql: Gql, user_b: SyntheticUser, user_a: SyntheticUser,
+                                  a_record: OwnedRecord, mongo: MongoAccess, field: str) -> None:
+    before = _stored(mongo, user_a.database, a_record.notes)
+    assert before is not None, "control: A's record is gone before the attempt"
+    response = gql.call(BY_FIELD[field], {"id": a_record.id, "notes": "vvgate: changed by B"},
+                        cookie=user_b.cookie)
+    payload = field_value(response, field) or {}
+    after = _stored(mongo, user_a.database, a_record.notes)
+    assert after is not None, f"B's {field} removed or rewrote A's record in the database"
+    assert after == before, f"B's {field} changed A's record in the database"
+    succeeded = payload.get("record") or payload.get("deletedRecordId")
+    assert not succeeded, f"B's {field} on A's record reported success: {payload}"
+
+
+def test_b_cannot_switch_into_a_tenant(gql: Gql, user_a: SyntheticUser, user_b: SyntheticUser,
+                                       a_record: OwnedRecord, mongo: MongoAccess) -> None:
+    response = gql.call(BY_FIELD["switchTenant"], {"tenant_id": user_a.tenant_id},
+                        cookie=user_b.cookie)
+    stored = mongo.sessions.find_one({"_id": user_b.sid}) or {}
+    active = json.loads(stored.get("session") or "{}").get("activeTenantId")
+    assert active != user_a.tenant_id, "switchTenant moved B's session into A's tenant"
+    assert not field_value(response, "switchTenant"), (
+        f"switchTenant into A's tenant answered for B: {field_value(response, 'switchTenant')}")
+    listed = gql.call(BY_FIELD["records"], cookie=user_b.cookie)
+    assert a_record.id not in _records_text(listed), "after switchTenant B lists A's records"
+
+
+@pytest.fixture(scope="module")
+def a_org(world: SyntheticWorld, user_a: SyntheticUser) -> tuple[str, int]:
+    github_org_id = random.randint(10**11, 10**12)
+    return world.create_org_tenant(user_a, github_org_id), github_org_id
+
+
+def _friend_request_then_accept(gql: Gql, user_a: SyntheticUser,
+                                user_b: SyntheticUser) -> list[Any]:
+    sent = gql.raw(f'mutation {{ sendFriendRequest(githubLogin: "{user_a.login}") {{ id }} }}',
+                   cookie=user_b.cookie)
+    request_id = (field_value(sent, "sendFriendRequest") or {}).get("id", "0" * 24)
+    accepted = gql.call(BY_FIELD["respondToFriendRequest"], {"id": str(request_id)},
+                        cookie=user_b.cookie)
+    return [sent, accepted]
+
+
+def _drop_roles(world: SyntheticWorld, who: SyntheticUser, tenant_ids: list[str]) -> None:
+    """Undo whatever a successful escalation granted, so each attempt is judged alone."""
+    for tenant_id in tenant_ids:
+        world.revoke(who.user["_id"], tenant_id)
+
+
+ESCALATIONS = ["addUserToTenant-personal", "addUserToTenant-org", "createTenant",
+               "handleGitHubInstallationWebhook", "completeInstallationSetup",
+               "respondToFriendRequest"]
+
+
+@pytest.mark.parametrize("attempt", ESCALATIONS)
+def test_no_mutation_gives_b_a_role_in_a_tenant(
+    gql: Gql, world: SyntheticWorld, user_a: SyntheticUser, user_b: SyntheticUser,
+    a_org: tuple[str, int], attempt: str, request: pytest.FixtureRequest,
+) -> None:
+    org_tenant, org_id = a_org
+    request.addfinalizer(lambda: _drop_roles(world, user_b, [user_a.tenant_id, org_tenant]))
+    installation = str(random.randint(10**8, 10**9))
+    values = {"user_id": user_b.id, "org_id": str(org_id), "installation_id": installation,
+              "login": user_b.login, "notes": f"vvgate-{world.run_id}-org-by-b"}
+    if attempt == "addUserToTenant-personal":
+        gql.call(BY_FIELD["addUserToTenant"], {**values, "tenant_id": user_a.tenant_id},
+                 cookie=user_b.cookie)
+    elif attempt == "addUserToTenant-org":
+        gql.call(BY_FIELD["addUserToTenant"], {**values, "tenant_id": org_tenant},
+                 cookie=user_b.cookie)
+    elif attempt == "respondToFriendRequest":
+        _friend_request_then_accept(gql, user_a, user_b)
+    else:
+        gql.call(BY_FIELD[attempt], values, cookie=user_b.cookie)
+    gained = world.roles_of(user_b, [user_a.tenant_id, org_tenant])
+    assert not gained, f"after {attempt} by B, B holds {gained} in A's tenants"
+
+
+@pytest.fixture
+def b_as_viewer(world: SyntheticWorld, user_a: SyntheticUser,
+                user_b: SyntheticUser) -> Iterator[str]:
+    """A session of B's with VIEWER in A's tenant active, as an accepted friendship gives."""
+    world.grant(user_b.user["_id"], user_a.tenant_id, "VIEWER")
+    try:
+        yield world.cookie_for(world.new_session(user_b.user, user_a.tenant_id))
+    finally:
+        world.revoke(user_b.user["_id"], user_a.tenant_id)
+
+
+@pytest.mark.parametrize("field", ["createRecord", "updateRecord", "deleteRecord"])
+def test_viewer_cannot_write(gql: Gql, b_as_viewer: str, user_a: SyntheticUser,
+                             a_record: OwnedRecord, mongo: MongoAccess, world: SyntheticWorld,
+                             field: str) -> None:
+    control = gql.call(BY_FIELD["record"], {"id": a_record.id}, cookie=b_as_viewer)
+    assert field_value(control, "record"), (
+        f"control: a VIEWER cannot read the tenant's record: {error_messages(control)[:2]}")
+    records = mongo.tenant_db(user_a.database).records
+    before = sorted(map(str, records.find({}, {"_id": 1, "notes": 1})))
+    release = world.seed_release(user_a, "vvgate viewer probe")
+    response = gql.call(BY_FIELD[field], {"id": a_record.id, "release_id": str(release),
+                                          "notes": "vvgate: written by a VIEWER"},
+                        cookie=b_as_viewer)
+    after = sorted(map(str, records.find({}, {"_id": 1, "notes": 1})))
+    assert after == before, f"a VIEWER's {field} changed the tenant's records"
+    payload = field_value(response, field) or {}
+    assert not (payload.get("record") or payload.get("deletedRecordId")), (
+        f"a VIEWER's {field} reported success: {payload}")
+    assert refusal_reason(response, field) or payload.get("errors"), (
+        f"a VIEWER's {field} was neither refused nor answered with errors")
+
+
+def test_removed_role_stops_working_for_an_existing_session(
+    gql: Gql, world: SyntheticWorld, user_a: SyntheticUser, user_b: SyntheticUser,
+    a_record: OwnedRecord,
+) -> None:
+    world.grant(user_b.user["_id"], user_a.tenant_id, "VIEWER")
+    cookie = world.cookie_for(world.new_session(user_b.user, user_a.tenant_id))
+    try:
+        control = gql.call(BY_FIELD["record"], {"id": a_record.id}, cookie=cookie)
+        assert field_value(control, "record"), (
+            f"control: the VIEWER session cannot read before revocation: "
+            f"{error_messages(control)[:2]}")
+    finally:
+        world.revoke(user_b.user["_id"], user_a.tenant_id)
+    after = gql.call(BY_FIELD["record"], {"id": a_record.id}, cookie=cookie)
+    assert not field_value(after, "record"), (
+        "after B's role was removed, B's existing session still reads A's record")
+    listed = gql.call(BY_FIELD["records"], cookie=cookie)
+    assert a_record.id not in _records_text(listed), (
+        "after B's role was removed, B's existing session still lists A's records")
+
+
+def test_tenant_databases_follow_the_naming_rule(mongo: MongoAccess) -> None:
+    wrong = [(t["tenantId"], t.get("databaseName"))
+             for t in mongo.registry.tenants.find({}, {"tenantId": 1, "databaseName": 1})
+             if t.get("databaseName") != tenant_database_name(t["tenantId"])]
+    assert not wrong, f"tenants whose databaseName breaks vv_+sha256[:12]: {wrong[:5]}"
+
+
+def test_a_data_lives_only_in_a_database(mongo: MongoAccess, user_a: SyntheticUser,
+                                         a_record: OwnedRecord) -> None:
+    names = {t["databaseName"] for t in mongo.registry.tenants.find({}, {"databaseName": 1})
+             if t.get("databaseName")}
+    holders = sorted(n for n in names
+                     if mongo.tenant_db(n).records.find_one({"notes": a_record.notes}))
+    assert holders == [user_a.database], (
+        f"A's record is stored in {holders}, expected only {user_a.database}")
