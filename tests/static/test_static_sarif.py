@@ -1,0 +1,31 @@
+"""Findings as SARIF 2.1.0 for code scanning."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fixtures import sarif
+from fixtures.manifest_rules import ALL_RULES
+from fixtures.manifest_rules.model import Finding
+
+
+def test_sarif_document_names_rule_object_path_and_file(tmp_path: Path) -> None:
+    source = tmp_path / "overlays" / "staging" / "kustomization.yaml"
+    finding = Finding("BP-PDB", "staging/Deployment/ns/frontend", "spec.template.metadata.labels",
+                      "2 replicas but no PodDisruptionBudget selects them", "add a PDB",
+                      str(source))
+    out = tmp_path / "findings.sarif"
+    sarif.write(out, [finding], [r.info for r in ALL_RULES], tmp_path)
+    doc = json.loads(out.read_text())
+    assert doc["version"] == "2.1.0"
+    run = doc["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    [result] = run["results"]
+    assert rules[result["ruleIndex"]]["id"] == "BP-PDB"
+    location = result["locations"][0]
+    assert location["physicalLocation"]["artifactLocation"]["uri"] == (
+        "overlays/staging/kustomization.yaml")
+    assert location["logicalLocations"][0]["fullyQualifiedName"] == (
+        "staging/Deployment/ns/frontend#spec.template.metadata.labels")
+    assert "add a PDB" in result["message"]["text"]
