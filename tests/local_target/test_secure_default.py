@@ -7,6 +7,7 @@ import re
 import socket
 import ssl
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pymongo import MongoClient
@@ -15,7 +16,7 @@ from pymongo.errors import OperationFailure
 from reference.tenancy import tenant_database
 
 from .conftest import start
-from .helpers import Cli, Target, codes, refused
+from .helpers import Cli, Target, codes, refused, run_suite
 
 
 @pytest.fixture(scope="module")
@@ -257,6 +258,12 @@ def test_auth_me_with_a_forged_session(target: Target) -> None:
     tampered = dave.cookie[:-3] + ("AAA" if not dave.cookie.endswith("AAA") else "BBB")
     anon = target.request("GET", "/auth/me", headers={"Cookie": f"vinylvault.sid={tampered}"})
     assert anon.json()["user"] is None
+
+
+def test_the_staging_suite_passes(cli: Cli, target: Target, tmp_path: Path) -> None:
+    code, verdicts, output = run_suite(cli, tmp_path)
+    assert code == 0, output[-3000:]
+    assert verdicts and set(verdicts.values()) == {"PASS"}, verdicts
 
 
 def test_sigterm_is_graceful(cli: Cli, target: Target) -> None:
