@@ -1,0 +1,70 @@
+"""The suite's main proof: against the local target, every gate passes with no fault, and
+each fault switch makes exactly the gate it breaks fail, and no other.
+
+Each case restarts the local target (down, then up with the fault), which also
+resets the BFF's in-memory rate limits that a full run uses up a share of.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import PROJECT, VVGATE, SuiteRun
+
+from reference.faults import FAULTS
+
+LIVE = str(PROJECT / "suites" / "staging")
+# The load gate runs Locust for a while; its own selftests cover its faults.
+NOT_SLOW = "not slow"
+CASES = [None, *(name for name, fault in FAULTS.items() if fault.gate != "load")]
+
+
+class LocalTarget:
+    def __init__(self, state: Path, reports: Path) -> None:
+        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("VVGATE_")},
+                    "VVGATE_STATE_DIR": str(state)}
+        self.reports = reports
+
+    def local(self, *args: str) -> None:
+        proc = subprocess.run([*VVGATE, "local", *args], env=self.env, capture_output=True,
+                              text=True, timeout=180)
+        assert proc.returncode == 0, f"vvgate local {' '.join(args)}: {proc.stderr.strip()}"
+
+    def gate(self) -> SuiteRun:
+        proc = subprocess.run(
+            [*VVGATE, "run", "--target", "local", "--report-dir", str(self.reports), LIVE,
+             "--", "-m", NOT_SLOW, "-p", "no:randomly"],
+            env=self.env, capture_output=True, text=True, timeout=600, cwd=PROJECT)
+        return SuiteRun(proc.returncode, proc.stdout, proc.stderr, self.reports)
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTarget]:
+    local = LocalTarget(tmp_path_factory.mktemp("state"), tmp_path_factory.mktemp("reports"))
+    try:
+        yield local
+    finally:
+        local.local("down", "--purge")
+
+
+@pytest.mark.parametrize("fault", CASES, ids=[c or "no-fault" for c in CASES])
+def test_exactly_the_broken_gate_fails(target: LocalTarget, fault: str | None) -> None:
+    target.local("down")
+    target.local("up", *(["--fault", fault] if fault else []))
+    run = target.gate()
+    doc = run.gates()
+    verdicts = {g["name"]: g["verdict"] for g in doc["gates"]}
+    failures = [f"{f['test']}: {f['message'][:160]}" for g in doc["gates"]
+                for f in g["failures"]]
+    expected = [] if fault is None else [FAULTS[fault].gate]
+    assert doc["failing_gates"] == expected, (
+        f"fault {fault}: expected failing gates {expected}, got {doc['failing_gates']} "
+        f"({verdicts}); failures: {failures[:6]}")
+    assert run.code == (1 if fault else 0), run.stderr[-500:]
+    if fault is None:
+        assert set(verdicts) >= {"auth", "database", "headers", "health", "tenancy"}
+        assert all(v == "pass" for v in verdicts.values()), verdicts
