@@ -29,3 +29,16 @@ def test_sarif_document_names_rule_object_path_and_file(tmp_path: Path) -> None:
     assert location["logicalLocations"][0]["fullyQualifiedName"] == (
         "staging/Deployment/ns/frontend#spec.template.metadata.labels")
     assert "add a PDB" in result["message"]["text"]
+
+
+def test_findings_point_at_the_objects_source_file(tmp_path: Path) -> None:
+    from static_mutations import apply, copy_manifests, trees
+    from static_rule_mutations import MUTATIONS
+
+    from fixtures.manifest_engine import evaluate
+    from fixtures.manifest_rules.model import Settings
+
+    root = copy_manifests(tmp_path)
+    apply(root, next(m for m in MUTATIONS if m.rule == "PLAN-MONGO-SECURITY"))
+    [finding] = [f for f in evaluate(trees(root, ("staging",)), Settings("1.33"))]
+    assert finding.source == str((root / "base" / "mongodb" / "mongodb-bff.yaml").resolve())

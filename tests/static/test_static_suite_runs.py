@@ -9,10 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from static_mutations import PROJECT, apply, copy_manifests
 from static_rule_mutations import MUTATIONS
 
 DATA = PROJECT / "tests" / "data"
+# Each run starts a pytest process with the gate plugin: a few seconds apiece.
+pytestmark = pytest.mark.slow
 
 
 def run_suite(tmp_path: Path, *args: str) -> tuple[int, str]:
