@@ -94,3 +94,12 @@ def test_dockerfile_continuations_are_joined() -> None:
     ins = dockerfile_instructions("FROM a\n# c\nRUN x \\\n  && y\nUSER node\n")
     assert [(i.line, i.keyword, i.args) for i in ins] == [
         (1, "FROM", "a"), (3, "RUN", "x  && y"), (5, "USER", "node")]
+
+
+def test_malformed_workflow_is_a_finding(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(GOOD, repo)
+    (repo / ".github/workflows/broken.yml").write_text("on: [push\njobs: {\n")
+    found = evaluate_app(repo)
+    assert [(f.rule, f.path) for f in found] == [("APP-WORKFLOW-PROD-GATED", "(file)")]
+    assert "malformed workflow YAML" in found[0].message
