@@ -110,14 +110,17 @@ def build(layout: Layout, ports: dict[str, int], active: tuple[str, ...]) -> lis
                                _mongo_ok(ports[name]), storage=storage))
     py = sys.executable
     backend_url = f"http://127.0.0.1:{ports['backend']}"
-    for name, module, probe in (("backend", "reference.backend", "/health"),
-                                ("bff", "reference.bff", "/ready"),
-                                ("frontend", "reference.frontend", "/")):
+    for name, module, probe, db in (("backend", "reference.backend", "/health", "mongo-backend"),
+                                    ("bff", "reference.bff", "/ready", "mongo-bff"),
+                                    ("frontend", "reference.frontend", "/", None)):
         port = ports[name]
         extra = {"VV_BACKEND_URL": backend_url} if name == "bff" else None
+        # The Mongo URI sits in the secrets file, so name its port here: a database that moved
+        # to another port then changes the app's spec and the app restarts with the new URI.
         comps.append(Component(name, [py, "-m", module], _app_env(port, layout, active, name,
                                                                    extra),
-                               port, REPO_ROOT, _http_ok(f"http://127.0.0.1:{port}{probe}")))
+                               port, REPO_ROOT, _http_ok(f"http://127.0.0.1:{port}{probe}"),
+                               config_text=f"database port {ports[db]}" if db else ""))
     comps.append(_traefik(layout, ports, active))
     return comps
 

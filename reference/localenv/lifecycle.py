@@ -186,7 +186,12 @@ def up(fault_spec: str | None, timeout_s: float, pins: dict[str, int]) -> int:
     with _locked(layout):
         layout.ensure()
         try:
-            values = secrets.ensure(layout.secrets)
+            values, regenerated = secrets.ensure(layout.secrets)
+            if regenerated:
+                # Existing databases hold users with the old passwords: provision them again.
+                _stop_all(layout, ("mongo-bff", "mongo-backend", "bff", "backend"))
+                for marker in layout.db_dir.glob(f"*/{mongo.MARKER}"):
+                    marker.unlink()
             ca.ensure_certificates(layout.ca_dir, HOST)
             comps = _plan(layout, active, pins)
             _check_binaries(comps)

@@ -10,7 +10,7 @@ from typing import Any
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure, PyMongoError
 
-MARKER = ".vvgate-users"
+MARKER = ".vvgate-users"  # written once the application user exists in that storage
 
 
 def ping(port: int, timeout_s: float = 0.5) -> bool:

@@ -13,14 +13,15 @@ _GENERATED = ("SESSION_SECRET", "JWT_SECRET", "GITHUB_APP_WEBHOOK_SECRET",
               "MONGODB_BFF_PASSWORD", "MONGODB_BACKEND_PASSWORD")
 
 
-def ensure(path: Path) -> dict[str, str]:
+def ensure(path: Path) -> tuple[dict[str, str], bool]:
+    """The secrets, generating any that are missing; True when something was generated."""
     values = envfile.read(path) if path.is_file() else {}
     missing = [k for k in _GENERATED if not values.get(k)]
     if missing:
         for key in missing:
             values[key] = secrets.token_hex(32)
         envfile.write(path, values)
-    return values
+    return values, bool(missing)
 
 
 def with_uris(path: Path, values: dict[str, str], bff_port: int, backend_port: int) -> None:

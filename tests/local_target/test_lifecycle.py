@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import stat
 import time
@@ -131,6 +133,32 @@ def test_warm_up_from_stopped_state(cli: Cli) -> None:
     proc = cli.up()
     print(f"warm up (stopped, state kept): {time.monotonic() - t0:.1f}s")
     assert "users provisioned" not in proc.stdout  # databases and users survived
+    assert cli.run("status").returncode == 0
+
+
+def test_up_restarts_only_a_crashed_component(cli: Cli) -> None:
+    before = cli.pids()
+    os.kill(before["frontend"], signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while pid_alive(before["frontend"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "frontend       -" in cli.run("status").stdout
+    proc = cli.up()
+    assert proc.stdout.count("already running") == len(ORDER) - 1
+    after = cli.pids()
+    assert after["frontend"] != before["frontend"]
+    assert {k: v for k, v in after.items() if k != "frontend"} == \
+        {k: v for k, v in before.items() if k != "frontend"}
+
+
+def test_lost_secrets_are_regenerated_and_users_reprovisioned(cli: Cli) -> None:
+    old = cli.secrets()
+    (cli.local / "secrets.env").unlink()
+    proc = cli.up()
+    assert proc.stdout.count("users provisioned") == 2
+    new = cli.secrets()
+    assert new["SESSION_SECRET"] != old["SESSION_SECRET"]
+    assert stat.S_IMODE((cli.local / "secrets.env").stat().st_mode) == 0o600
     assert cli.run("status").returncode == 0
 
 
