@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT, VVGATE, SuiteRun
 
+from conftest import PROJECT, VVGATE, SuiteRun
 from reference.faults import FAULTS
 
 LIVE = str(PROJECT / "suites" / "staging")

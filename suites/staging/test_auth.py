@@ -254,3 +254,13 @@ def test_setup_without_session_goes_to_login(http: TargetHttp) -> None:
     response = http.get("/auth/setup", params={"installation_id": "1"})
     assert response.status_code == 302
     assert response.headers.get("location", "").startswith("/auth/github?return_to=")
+
+
+def test_errors_carry_no_stack_traces(gql: Gql) -> None:
+    # Apollo includes stack traces unless it runs in production mode, which also
+    # governs introspection and other development conveniences.
+    response = gql.raw("{ vvgateNoSuchField }")
+    errors = parse(response).get("errors") or []
+    assert errors, f"an invalid query got no error (HTTP {response.status_code})"
+    traced = [e for e in errors if "stacktrace" in json.dumps(e.get("extensions") or {}).lower()]
+    assert not traced, "GraphQL errors include stack traces: the server is not in production mode"

@@ -17,7 +17,7 @@ from cryptography import x509
 
 from fixtures.evidence import Evidence
 from fixtures.https_client import TargetHttp
-from fixtures.profile import Kind, Profile
+from fixtures.profile import Profile
 from fixtures.tls_scan import (
     LEGACY_PROTOCOLS,
     MODERN_PROTOCOLS,
@@ -211,8 +211,9 @@ def test_http_redirects_permanently_to_https(path: str, http: TargetHttp,
         + "; it must redirect permanently (301 or 308) to HTTPS"
     )
     target = urllib.parse.urlsplit(location)
-    # The local target publishes HTTPS on a high port, which the redirect rightly keeps.
-    ports = {None, 443} | ({profile.connect_address()[1]} if profile.kind is Kind.LOCAL
+    # A target reached through an address override on a high port (the local
+    # target) publishes HTTPS there, which the redirect rightly keeps.
+    ports = {None, 443} | ({profile.connect_address()[1]} if profile.address_override
                            else set())
     expected = f"https://{profile.host}{path}"
     assert (target.scheme, target.hostname, target.port) in {
