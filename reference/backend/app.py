@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 from graphql import ExecutionResult, GraphQLSchema, execute
 from pymongo import MongoClient
+from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -20,6 +23,8 @@ from reference.backend.context import Context
 from reference.backend.resolvers import build_schema
 from reference.runtime import Runtime
 from reference.tenancy import REGISTRY_DB, ensure_registry_indexes
+
+log = logging.getLogger("vinylvault.backend")
 
 
 def _claims(request: Request, secret: str) -> dict[str, Any] | Response | None:
@@ -40,23 +45,41 @@ def _claims(request: Request, secret: str) -> dict[str, Any] | Response | None:
 def build_app(rt: Runtime) -> Starlette:
     schema: GraphQLSchema = build_schema()
     jwt_secret = rt.secret("JWT_SECRET")
-    state: dict[str, Any] = {}
+
+    ready = asyncio.Event()
+    client: MongoClient[Any] = MongoClient(
+        rt.secret("MONGODB_BACKEND_URI"), tz_aware=True, serverSelectionTimeoutMS=3000,
+        connect=False,
+    )
+
+    async def become_ready() -> None:
+        # The database may still be starting (or getting its users) when the backend does.
+        while True:
+            try:
+                await run_in_threadpool(ensure_registry_indexes, client[REGISTRY_DB])
+                ready.set()
+                return
+            except PyMongoError as exc:
+                log.warning("registry not ready yet: %s", type(exc).__name__)
+                await asyncio.sleep(0.5)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        client: MongoClient[Any] = MongoClient(
-            rt.secret("MONGODB_BACKEND_URI"), tz_aware=True, serverSelectionTimeoutMS=5000
-        )
-        state["client"] = client
-        await run_in_threadpool(ensure_registry_indexes, client[REGISTRY_DB])
+        task = asyncio.create_task(become_ready())
         try:
             yield
         finally:
+            task.cancel()
             client.close()
 
     async def health(_: Request) -> Response:
         now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
         return JSONResponse({"status": "ok", "service": "backend", "timestamp": now})
+
+    async def readiness(_: Request) -> Response:
+        if ready.is_set():
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "starting"}, status_code=503)
 
     async def graphql(request: Request) -> Response:
         prepared = await gqlhttp.prepare(request, schema, faults.active("introspection-on"))
@@ -65,7 +88,7 @@ def build_app(rt: Runtime) -> Starlette:
         claims = _claims(request, jwt_secret)
         if isinstance(claims, Response):
             return claims
-        ctx = Context(state["client"], claims)
+        ctx = Context(client, claims)
 
         def run() -> ExecutionResult:
             result = execute(schema, prepared.document, context_value=ctx,
@@ -82,6 +105,7 @@ def build_app(rt: Runtime) -> Starlette:
         return JSONResponse(body)
 
     return Starlette(
-        routes=[Route("/health", health), Route("/graphql", graphql, methods=["GET", "POST"])],
+        routes=[Route("/health", health), Route("/ready", readiness),
+                Route("/graphql", graphql, methods=["GET", "POST"])],
         lifespan=lifespan,
     )

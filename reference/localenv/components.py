@@ -110,7 +110,7 @@ def build(layout: Layout, ports: dict[str, int], active: tuple[str, ...]) -> lis
                                _mongo_ok(ports[name]), storage=storage))
     py = sys.executable
     backend_url = f"http://127.0.0.1:{ports['backend']}"
-    for name, module, probe, db in (("backend", "reference.backend", "/health", "mongo-backend"),
+    for name, module, probe, db in (("backend", "reference.backend", "/ready", "mongo-backend"),
                                     ("bff", "reference.bff", "/ready", "mongo-bff"),
                                     ("frontend", "reference.frontend", "/", None)):
         port = ports[name]

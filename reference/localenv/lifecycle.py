@@ -133,9 +133,12 @@ def _provision(layout: Layout, comps: list[Component], values: dict[str, str]) -
             future.result()
 
 
-def _start_and_wait(layout: Layout, comps: list[Component], timeout_s: float) -> None:
+Started = dict[str, tuple[procs.Record, subprocess.Popen[bytes]]]
+
+
+def _spawn(layout: Layout, comps: list[Component]) -> Started:
     running = _running(layout)
-    started: dict[str, tuple[procs.Record, subprocess.Popen[bytes]]] = {}
+    started: Started = {}
     for comp in comps:
         if comp.name in running:
             rec = running[comp.name]
@@ -148,7 +151,13 @@ def _start_and_wait(layout: Layout, comps: list[Component], timeout_s: float) ->
         except OSError as exc:
             raise LocalEnvError(f"{comp.name}: cannot start {comp.argv[0]} ({exc.strerror}); "
                                 f"see {layout.log(comp.name)}") from None
-    t0 = time.monotonic()
+    return started
+
+
+def _wait(layout: Layout, comps: list[Component], started: Started, timeout_s: float,
+          t0: float) -> None:
+    """Poll health until all pass; times are since `up` began, the timeout since waiting did."""
+    wait_start = time.monotonic()
     pending = {c.name: c for c in comps}
     while pending:
         for name, comp in list(pending.items()):
@@ -162,7 +171,7 @@ def _start_and_wait(layout: Layout, comps: list[Component], timeout_s: float) ->
                     rec = started[name][0]
                     _say(f"  {name:<14} ready            pid {rec.pid:<7} port {rec.port:<6} "
                          f"{time.monotonic() - t0:.1f}s")
-        if pending and time.monotonic() - t0 > timeout_s:
+        if pending and time.monotonic() - wait_start > timeout_s:
             name = next(iter(pending))
             raise LocalEnvError(f"{name}: not healthy after {timeout_s:.0f}s; "
                                 f"see {layout.log(name)}")
@@ -199,8 +208,11 @@ def up(fault_spec: str | None, timeout_s: float, pins: dict[str, int]) -> int:
             secrets.with_uris(layout.secrets, values, by_name["mongo-bff"].port,
                               by_name["mongo-backend"].port)
             _say(f"local target {HOST}: state {layout.root}")
+            # Apps and ingress start while the databases are provisioned; they retry Mongo.
+            started = _spawn(layout, [c for c in comps if c.storage is None])
             _provision(layout, comps, values)
-            _start_and_wait(layout, comps, timeout_s)
+            started |= _spawn(layout, [c for c in comps if c.storage is not None])
+            _wait(layout, comps, started, timeout_s, t0)
         except (LocalEnvError, KeyboardInterrupt):
             _stop_all(layout)
             _clear_outputs(layout)
