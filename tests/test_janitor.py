@@ -1,0 +1,91 @@
+"""Synthetic users never outlive their run: cleanup on failure and Ctrl-C, and a janitor
+that removes what a killed run (kill -9) left behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pymongo import MongoClient
+
+from conftest import PROJECT, VVGATE, Workspace
+from fixtures.secret_store import read_env_file
+
+USES_USERS = """
+import os, signal
+import pytest
+pytestmark = [pytest.mark.gate("tenancy")]
+
+def test_with_users(user_a, user_b):
+    {action}
+"""
+
+
+@pytest.fixture(scope="module")
+def local_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    state = tmp_path_factory.mktemp("state")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("VVGATE_")},
+           "VVGATE_STATE_DIR": str(state)}
+    subprocess.run([*VVGATE, "local", "up"], env=env, check=True, capture_output=True,
+                   timeout=180)
+    try:
+        yield env
+    finally:
+        subprocess.run([*VVGATE, "local", "down", "--purge"], env=env, capture_output=True,
+                       timeout=120)
+
+
+def _synthetic(env: dict[str, str]) -> dict[str, int]:
+    secrets = read_env_file(Path(env["VVGATE_STATE_DIR"]) / "local" / "secrets.env")
+    backend: MongoClient[dict[str, object]] = MongoClient(secrets["MONGODB_BACKEND_URI"])
+    bff: MongoClient[dict[str, object]] = MongoClient(secrets["MONGODB_BFF_URI"])
+    try:
+        registry = backend["vinylvault_registry"]
+        tagged = {"vvgateRun": {"$exists": True}}
+        return {
+            "users": registry["users"].count_documents(tagged),
+            "tenants": registry["tenants"].count_documents(tagged),
+            "roles": registry["user_tenant_roles"].count_documents(tagged),
+            "sessions": bff["vinylvault_bff"]["sessions"].count_documents(tagged),
+            "tenant_dbs": sum(1 for n in backend.list_database_names() if n.startswith("vv_")),
+        }
+    finally:
+        backend.close()
+        bff.close()
+
+
+def _run(ws: Workspace, env: dict[str, str], action: str) -> subprocess.CompletedProcess[str]:
+    ws.write_test("test_users.py", USES_USERS.format(action=action))
+    return subprocess.run(
+        [*VVGATE, "run", "--target", "local", "--report-dir", str(ws.reports), str(ws.suite)],
+        env=env, capture_output=True, text=True, timeout=300, cwd=PROJECT)
+
+
+NOTHING = {"users": 0, "tenants": 0, "roles": 0, "sessions": 0, "tenant_dbs": 0}
+
+
+def test_a_failing_run_removes_its_users(ws: Workspace, local_env: dict[str, str]) -> None:
+    proc = _run(ws, local_env, "assert False, 'a check fails after the users exist'")
+    assert proc.returncode == 1, proc.stdout[-1500:]
+    assert _synthetic(local_env) == NOTHING
+
+
+def test_ctrl_c_still_removes_the_users(ws: Workspace, local_env: dict[str, str]) -> None:
+    proc = _run(ws, local_env, "raise KeyboardInterrupt")
+    assert proc.returncode != 0
+    assert _synthetic(local_env) == NOTHING
+
+
+def test_janitor_removes_what_a_killed_run_left(ws: Workspace,
+                                                local_env: dict[str, str]) -> None:
+    killed = _run(ws, local_env, "os.kill(os.getpid(), signal.SIGKILL)")
+    assert killed.returncode == -9
+    left = _synthetic(local_env)
+    assert left["users"] == 2 and left["sessions"] == 2, left
+    again = _run(ws, local_env, "pass")
+    assert again.returncode == 0, again.stdout[-1500:]
+    assert "vvgate janitor: removed leftovers of abandoned runs" in again.stdout
+    assert _synthetic(local_env) == NOTHING
