@@ -20,6 +20,7 @@ from fixtures.manifest_engine import Case, cases, load_trees
 from fixtures.manifest_rules import ALL_RULES
 from fixtures.manifest_rules.model import Finding, NotApplicable, Settings
 from fixtures.paths import PROJECT_ROOT
+from fixtures.plugin import report_dir_of
 from fixtures.schema_validation import DEFAULT_VERSION
 
 DEFAULT_MANIFESTS = PROJECT_ROOT / "manifests"
@@ -140,20 +141,11 @@ def judge_app(request: pytest.FixtureRequest) -> Callable[[AppCase], None]:
     return run
 
 
-def _report_dir(config: pytest.Config) -> Path | None:
-    try:
-        from fixtures.plugin import RUN
-    except ImportError:
-        return None
-    run = config.stash.get(RUN, None)
-    return run.report_dir if run is not None else None
-
-
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     if _CASES not in config.stash and _APP_CASES not in config.stash:
         return
-    target = _report_dir(config)
+    target = report_dir_of(config)
     if target is None:
         return
     rules = [r.info for r in ALL_RULES] + [r.info for r in APP_RULES]
