@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,12 @@ def test_targets_flags_an_invalid_profile_and_exits_2(ws: Workspace) -> None:
     assert proc.returncode == 2
     local = next(line for line in proc.stdout.splitlines() if line.startswith("local "))
     assert "INVALID:" in local and "target.yaml:2: kind" in local
+
+
+def test_static_suite_needs_no_running_target(ws: Workspace) -> None:
+    proc = _pytest(["suites/static", "--report-dir", str(ws.reports), "-q",
+                    "-k", "PLAN-INGRESS-TLS or K8S-SCHEMA"], ws.env)
+    assert proc.returncode == 0, proc.stdout[-1500:] + proc.stderr
+    gates = json.loads((ws.reports / "latest" / "gates.json").read_text())
+    assert gates["target"]["name"] == "offline"
+    assert [g["name"] for g in gates["gates"]] == ["manifests"]
