@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from reference import faults
-from reference.localenv import lifecycle
+from reference.localenv import lifecycle, report, state
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,11 +44,11 @@ def main(argv: list[str]) -> int:
         if args.command == "down":
             return lifecycle.down(args.purge)
         if args.command == "status":
-            return lifecycle.status()
+            return report.status()
         if args.command == "logs":
-            return lifecycle.logs(args.component, args.lines)
-        return lifecycle.list_faults()
-    except (lifecycle.LocalEnvError, faults.UnknownFaultError) as exc:
+            return report.logs(args.component, args.lines)
+        return report.list_faults()
+    except (state.LocalEnvError, faults.UnknownFaultError) as exc:
         sys.stderr.write(f"vvgate local: {exc}\n")
         return 2
     except KeyboardInterrupt:

@@ -33,6 +33,7 @@ class Component:
     health: Callable[[], bool]
     config_text: str = ""
     storage: Path | None = None
+    files: dict[Path, str] = field(default_factory=dict)  # written by `up` before starting
     spec: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -93,10 +94,9 @@ def _app_env(port: int, layout: Layout, active: tuple[str, ...], name: str,
 
 def build(layout: Layout, ports: dict[str, int], active: tuple[str, ...]) -> list[Component]:
     secantusd = binary("secantusd-py", "VVGATE_SECANTUSD_BIN")
+    # An explicit (empty) config stops secantusd from picking up ~/.secantus settings.
     toml = layout.root / "secantusd.toml"
-    if not toml.exists():
-        # An explicit (empty) config stops secantusd from picking up ~/.secantus settings.
-        toml.write_text("# defaults; flags on the command line decide\n")
+    toml_text = "# defaults; flags on the command line decide\n"
     comps: list[Component] = []
     for name in ("mongo-bff", "mongo-backend"):
         storage = layout.db_dir / name.removeprefix("mongo-")
@@ -107,7 +107,8 @@ def build(layout: Layout, ports: dict[str, int], active: tuple[str, ...]) -> lis
             argv.append("--auth")
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         comps.append(Component(name, argv, env, ports[name], layout.db_dir,
-                               _mongo_ok(ports[name]), storage=storage))
+                               _mongo_ok(ports[name]), storage=storage,
+                               files={toml: toml_text}))
     py = sys.executable
     backend_url = f"http://127.0.0.1:{ports['backend']}"
     for name, module, probe, db in (("backend", "reference.backend", "/ready", "mongo-backend"),
@@ -133,10 +134,10 @@ def _traefik(layout: Layout, ports: dict[str, int], active: tuple[str, ...]) -> 
     cert, key = layout.ca_dir / f"{stem}.pem", layout.ca_dir / f"{stem}.key"
     dynamic_file = layout.traefik_dir / "dynamic.yml"
     static_file = layout.traefik_dir / "traefik.yml"
-    dynamic_text = traefik.write(dynamic_file, traefik.dynamic_config(
+    dynamic_text = traefik.render(traefik.dynamic_config(
         HOST, ing, cert, key, "VersionTLS10" if "tls10" in active else "VersionTLS12",
         expose_backend="backend-exposed" in active))
-    static_text = traefik.write(static_file, traefik.static_config(ing, dynamic_file))
+    static_text = traefik.render(traefik.static_config(ing, dynamic_file))
     cert_hash = hashlib.sha256(cert.read_bytes()).hexdigest()
     ping_ok = _http_ok(f"http://127.0.0.1:{ing.ping}/ping")
     routed_ok = ingress_ok(ing.https, layout.ca_dir / "ca.pem",
@@ -145,4 +146,5 @@ def _traefik(layout: Layout, ports: dict[str, int], active: tuple[str, ...]) -> 
         "traefik", [binary("traefik", "VVGATE_TRAEFIK_BIN"), f"--configfile={static_file}"],
         {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, ing.https, layout.traefik_dir,
         lambda: ping_ok() and routed_ok(), config_text=static_text + dynamic_text + cert_hash,
+        files={static_file: static_text, dynamic_file: dynamic_text},
     )

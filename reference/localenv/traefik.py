@@ -81,7 +81,5 @@ def dynamic_config(host: str, ports: IngressPorts, cert: Path, key: Path,
     }
 
 
-def write(path: Path, config: dict[str, Any]) -> str:
-    text = yaml.safe_dump(config, sort_keys=False)
-    path.write_text(text, encoding="utf-8")
-    return text
+def render(config: dict[str, Any]) -> str:
+    return yaml.safe_dump(config, sort_keys=False)
