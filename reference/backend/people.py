@@ -34,8 +34,9 @@ def notification_count(ctx: Context) -> int:
 
 
 def user(ctx: Context, user_id: str) -> Doc | None:
-    ctx.user_id()
-    return present.user(ctx.registry.users.find_one({"_id": object_id(user_id)}))
+    me = ctx.user_id()
+    oid = object_id(user_id)
+    return present.user(ctx.registry.users.find_one({"_id": oid}), private=oid == me)
 
 
 def user_tenants(ctx: Context, user_id: str) -> list[Doc]:
@@ -51,7 +52,7 @@ def search_users(ctx: Context, query: str) -> list[Doc]:
     ctx.user_id()
     pattern = re.compile("^" + re.escape(query), re.IGNORECASE)
     docs = ctx.registry.users.find({"githubLogin": pattern}).limit(20)
-    return [u for u in (present.user(d) for d in docs) if u]
+    return [u for u in (present.user(d, private=False) for d in docs) if u]
 
 
 def _ensure_tenant(ctx: Context, tenant_id: str, tenant_type: str, name: str) -> Doc:
@@ -156,8 +157,8 @@ def _request(ctx: Context, doc: Doc) -> Doc:
     users = ctx.registry.users
     return {
         "id": str(doc["_id"]),
-        "requester": present.user(users.find_one({"_id": doc["requesterId"]})),
-        "recipient": present.user(users.find_one({"_id": doc["recipientId"]})),
+        "requester": present.user(users.find_one({"_id": doc["requesterId"]}), private=False),
+        "recipient": present.user(users.find_one({"_id": doc["recipientId"]}), private=False),
         "status": doc["status"],
         "createdAt": present.iso(doc.get("createdAt")),
     }
@@ -175,8 +176,8 @@ def friends(ctx: Context) -> list[Doc]:
         {"status": "ACCEPTED", "$or": [{"requesterId": me}, {"recipientId": me}]}
     )
     ids = [d["recipientId"] if d["requesterId"] == me else d["requesterId"] for d in accepted]
-    return [u for u in (present.user(d) for d in ctx.registry.users.find({"_id": {"$in": ids}}))
-            if u]
+    docs = ctx.registry.users.find({"_id": {"$in": ids}})
+    return [u for u in (present.user(d, private=False) for d in docs) if u]
 
 
 def send_friend_request(ctx: Context, github_login: str) -> Doc:

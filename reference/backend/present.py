@@ -16,11 +16,12 @@ def iso(value: Any) -> str | None:
     return None if value is None else str(value)  # already a string or a number
 
 
-def user(doc: Doc | None) -> Doc | None:
+def user(doc: Doc | None, private: bool = True) -> Doc | None:
+    """A user; with private=False (someone else looking) without email and settings."""
     if doc is None:
         return None
     settings = doc.get("settings") or {}
-    return {
+    out = {
         "id": str(doc["_id"]),
         "githubId": None if doc.get("githubId") is None else str(doc["githubId"]),
         "githubLogin": doc.get("githubLogin", ""),
@@ -34,6 +35,10 @@ def user(doc: Doc | None) -> Doc | None:
         "createdAt": iso(doc.get("createdAt")),
         "updatedAt": iso(doc.get("updatedAt")),
     }
+    if not private:
+        out["email"] = None
+        out["settings"] = None
+    return out
 
 
 def tenant(doc: Doc, role: str | None) -> Doc:

@@ -215,6 +215,15 @@ def test_tenancy_and_revocation(target: Target) -> None:
     assert refused(bob.gql(query), "records")
 
 
+def test_other_users_are_seen_without_private_fields(target: Target) -> None:
+    erin, frank = target.user("erin-sec"), target.user("frank-sec")
+    query = "query($id: ID!) { user(id: $id) { githubLogin email settings { spotifyPreview } } }"
+    other = frank.gql(query, {"id": str(erin.id)})["data"]["user"]
+    assert other == {"githubLogin": "erin-sec", "email": None, "settings": None}
+    own = erin.gql(query, {"id": str(erin.id)})["data"]["user"]
+    assert own["email"] == "erin-sec@example.test" and own["settings"] is not None
+
+
 def test_records_go_to_the_hashed_tenant_database(target: Target) -> None:
     carol = target.user("carol-sec")
     carol.seed_record("seed")
