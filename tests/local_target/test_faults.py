@@ -3,10 +3,13 @@ or in the database. test_secure_default.py shows the same probes passing without
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import ssl
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from pymongo import MongoClient
@@ -182,6 +185,24 @@ def test_slow_records(target: Target) -> None:
 
 def test_every_fault_was_observed() -> None:
     assert set(FAULTS) - OBSERVED == set()
+
+
+def test_sigterm_lets_an_in_flight_request_finish(cli: Cli, target: Target) -> None:
+    # slow-records holds a request in the backend for 0.6 s: SIGTERM arrives while it runs.
+    dana = target.user("dana-term")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(dana.gql, "{ records { totalCount } }")
+        time.sleep(0.3)
+        os.kill(cli.pids()["backend"], signal.SIGTERM)
+        body = pending.result(timeout=10)
+    assert body == {"data": {"records": {"totalCount": 0}}}
+    log = (cli.local / "logs" / "backend.log").read_text()
+    assert "Waiting for connections to close" in log or "Finished server process" in log
+    deadline = time.monotonic() + 10
+    while "Finished server process" not in log and time.monotonic() < deadline:
+        time.sleep(0.1)
+        log = (cli.local / "logs" / "backend.log").read_text()
+    assert "Finished server process" in log
 
 
 def test_down_clears_the_faults(cli: Cli, target: Target) -> None:

@@ -275,6 +275,22 @@ def test_the_staging_suite_passes(cli: Cli, target: Target, tmp_path: Path) -> N
     assert verdicts and set(verdicts.values()) == {"PASS"}, verdicts
 
 
+def test_rate_limit_answers_429_with_draft7_headers(target: Target) -> None:
+    # Runs late in the module: it spends the auth routes' 15-minute budget for this client.
+    last = None
+    for _ in range(101):
+        last = target.request("GET", "/auth/github/callback")
+        if last.status_code == 429:
+            break
+    assert last is not None and last.status_code == 429
+    assert last.headers["ratelimit-policy"] == "100;w=900"
+    assert last.headers["ratelimit"].startswith("limit=100, remaining=0, reset=")
+    assert int(last.headers["retry-after"]) > 0
+    # Other budgets are separate, and health is never limited.
+    assert target.request("GET", "/auth/me").status_code == 200
+    assert target.request("GET", "/health").status_code == 200
+
+
 def test_sigterm_is_graceful(cli: Cli, target: Target) -> None:
     target.close()  # before the databases go away, or the driver waits to end its sessions
     proc = cli.run("down")
