@@ -26,11 +26,20 @@ def _oid(value: str | None) -> ObjectId | None:
         return None
 
 
+def _release_query(value: Any) -> dict[str, Any]:
+    """Releases are seeded from outside (scanBarcode needs the internet): accept an ObjectId
+    or a string _id, whichever the seeder used."""
+    candidates: list[Any] = [value]
+    if isinstance(value, ObjectId):
+        candidates.append(str(value))
+    elif (oid := _oid(str(value))) is not None:
+        candidates.append(oid)
+    return {"_id": {"$in": candidates}}
+
+
 def _release_for(db: Database, doc: Doc) -> Doc | None:  # type: ignore[type-arg]
     rid = doc.get("releaseId")
-    if not isinstance(rid, ObjectId):
-        rid = _oid(str(rid)) if rid else None
-    return db.releases.find_one({"_id": rid}) if rid else None
+    return db.releases.find_one(_release_query(rid)) if rid else None
 
 
 def present_record(db: Database, doc: Doc) -> Doc:  # type: ignore[type-arg]
@@ -129,9 +138,10 @@ _RECORD_FIELDS = ("purchaseDate", "price", "condition", "location", "notes")
 def create(ctx: Context, data: dict[str, Any]) -> Doc:
     tenant_id, _ = ctx.active_tenant(writers=True)
     db = ctx.tenant_db(tenant_id)
-    release_id = _oid(data.get("releaseId"))
-    if release_id is None or db.releases.find_one({"_id": release_id}) is None:
+    found = db.releases.find_one(_release_query(data.get("releaseId") or ""))
+    if found is None:
         return {"record": None, "errors": [{"field": "releaseId", "message": "Release not found"}]}
+    release_id = found["_id"]
     now = dt.datetime.now(dt.UTC)
     doc: Doc = {"releaseId": release_id, "userId": ctx.user_id(), "createdAt": now,
                 "updatedAt": now}
@@ -164,10 +174,7 @@ def delete(ctx: Context, data: dict[str, Any]) -> Doc:
 
 def release(ctx: Context, release_id: str) -> Doc | None:
     tenant_id, _ = ctx.active_tenant()
-    oid = _oid(release_id)
-    if oid is None:
-        return None
-    return present.release(ctx.tenant_db(tenant_id).releases.find_one({"_id": oid}))
+    return present.release(ctx.tenant_db(tenant_id).releases.find_one(_release_query(release_id)))
 
 
 def releases_by_barcode(ctx: Context, barcode: str) -> list[Doc]:
