@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT, VVGATE, SuiteRun
+from fixtures.secret_store import read_env_file
 from reference.faults import FAULTS
 
 LIVE = str(PROJECT / "suites" / "staging")
@@ -25,6 +26,7 @@ CASES = [None, *(name for name, fault in FAULTS.items() if fault.gate != "load")
 
 class LocalTarget:
     def __init__(self, state: Path, reports: Path) -> None:
+        self.state = state
         self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("VVGATE_")},
                     "VVGATE_STATE_DIR": str(state)}
         self.reports = reports
@@ -66,5 +68,14 @@ def test_exactly_the_broken_gate_fails(target: LocalTarget, fault: str | None) -
         f"({verdicts}); failures: {failures[:6]}")
     assert run.code == (1 if fault else 0), run.stderr[-500:]
     if fault is None:
-        assert set(verdicts) >= {"auth", "database", "headers", "health", "tenancy"}
+        assert set(verdicts) >= {"auth", "database", "headers", "health", "tenancy", "tls"}
         assert all(v == "pass" for v in verdicts.values()), verdicts
+        return
+    # The failure carries its evidence, and no secret of the target reaches a report.
+    page = (run.run_dir / "report.html").read_text()
+    assert "--- response ---" in page or "certificate" in page, "no evidence in report.html"
+    secrets = read_env_file(target.state / "local" / "secrets.env")
+    for name in ("report.html", "junit.xml", "gates.json"):
+        text = (run.run_dir / name).read_text()
+        leaked = [key for key, value in secrets.items() if len(value) >= 8 and value in text]
+        assert not leaked, f"{name} contains the values of {leaked}"
