@@ -45,9 +45,15 @@ def _stop_all(layout: Layout, names: Iterable[str] | None = None) -> list[str]:
 
 def _plan(layout: Layout, active: tuple[str, ...], pins: dict[str, int]) -> list[Component]:
     """Components for this run; stops those whose spec changed and moves off taken ports."""
-    port_map = {**state.load_ports(layout), **pins}
+    if len(set(pins.values())) < len(pins):
+        raise state.LocalEnvError("the HTTPS and HTTP ports must differ")
+    # A pinned port wins over a remembered one: whoever had it gets a new port.
+    port_map = {k: v for k, v in state.load_ports(layout).items()
+                if k in pins or v not in pins.values()}
+    port_map.update(pins)
     for key in PORT_KEYS:
-        port_map.setdefault(key, ports.free_port())
+        if key not in port_map:
+            port_map[key] = ports.free_port(port_map.values())
     for _ in range(len(PORT_KEYS) + 1):
         comps = components.build(layout, port_map, active)
         running = state.running(layout)
@@ -63,7 +69,7 @@ def _plan(layout: Layout, active: tuple[str, ...], pins: dict[str, int]) -> list
             if key in pins:
                 raise state.LocalEnvError(
                     f"{OWNER[key]}: port {port_map[key]} ({key}) on 127.0.0.1 is already in use")
-            port_map[key] = ports.free_port()
+            port_map[key] = ports.free_port(port_map.values())
             moved = True
         if not moved:
             layout.ports.write_text(json.dumps(port_map, indent=1))

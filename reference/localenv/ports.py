@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from collections.abc import Iterable
 
 
-def free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_port(exclude: Iterable[int] = ()) -> int:
+    """A port free now, other than those already promised to another component."""
+    avoid = set(exclude)
+    while True:
+        with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in avoid:
+            return port
 
 
 def is_free(port: int) -> bool:
