@@ -30,12 +30,23 @@ def document(layout: Layout, https_port: int, http_port: int) -> dict[str, Any]:
         },
         "secrets": {k: {"file": secrets_file, "key": k} for k in _SECRET_KEYS},
         # A laptop with two cores: small, short runs; thresholds loose enough for Python.
+        # Paced at one journey per user per second, a default run sends at most ~105
+        # requests, ~35 of them to /graphql: about ten runs fit in the BFF's 400-per-15-min
+        # window (contract limit, unchanged); the budgets stop a run before it reaches it.
         "load": {
             "users": 5,
             "spawn_rate": 5,
             "duration_s": 10,
-            "caps": {"max_users": 10, "max_duration_s": 30, "max_requests": 5000},
+            "user_rate": 1.0,
+            "caps": {"max_users": 10, "max_duration_s": 30, "max_requests": 500},
             "total": {"p95_ms": 500, "p99_ms": 1000, "max_failure_ratio": 0.01},
+            "endpoints": {
+                "health": {"p95_ms": 300, "p99_ms": 600, "max_failure_ratio": 0.0},
+                "records.list": {"p95_ms": 400, "p99_ms": 1000, "max_failure_ratio": 0.01},
+            },
+            "budgets": {"/graphql": 150, "/auth/me": 300},
+            "abort_margin": 2.0,
+            "baseline_tolerance": 0.5,
         },
         "gates": {},
         "allow_destructive": True,
