@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,25 @@ class Workspace:
         return self.vvgate("run", "--target", str(self.profile_path), "--report-dir",
                            str(self.reports), *extra, str(self.suite), "--", *pytest_args,
                            env=env)
+
+
+def local_env(state: Path) -> dict[str, str]:
+    """The environment that points `vvgate` at a local target kept in `state`."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("VVGATE_")},
+            "VVGATE_STATE_DIR": str(state)}
+
+
+@contextmanager
+def running_local_target(state: Path) -> Iterator[dict[str, str]]:
+    """A local target of the selftest's own (never a developer's), stopped and purged after."""
+    env = local_env(state)
+    subprocess.run([*VVGATE, "local", "up"], env=env, check=True, capture_output=True,
+                   timeout=180)
+    try:
+        yield env
+    finally:
+        subprocess.run([*VVGATE, "local", "down", "--purge"], env=env, capture_output=True,
+                       timeout=120)
 
 
 @pytest.fixture

@@ -7,14 +7,13 @@ resets the BFF's in-memory rate limits that a full run uses up a share of.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT, VVGATE, SuiteRun
+from conftest import PROJECT, VVGATE, SuiteRun, local_env
 from fixtures.secret_store import read_env_file
 from reference.faults import FAULTS
 
@@ -27,8 +26,7 @@ CASES = [None, *(name for name, fault in FAULTS.items() if fault.gate != "load")
 class LocalTarget:
     def __init__(self, state: Path, reports: Path) -> None:
         self.state = state
-        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("VVGATE_")},
-                    "VVGATE_STATE_DIR": str(state)}
+        self.env = local_env(state)
         self.reports = reports
 
     def local(self, *args: str) -> None:

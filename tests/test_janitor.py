@@ -3,7 +3,6 @@ that removes what a killed run (kill -9) left behind."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 from pymongo import MongoClient
 
-from conftest import PROJECT, VVGATE, Workspace
+from conftest import PROJECT, VVGATE, Workspace, running_local_target
 from fixtures.secret_store import read_env_file
 
 USES_USERS = """
@@ -26,16 +25,8 @@ def test_with_users(user_a, user_b):
 
 @pytest.fixture(scope="module")
 def local_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    state = tmp_path_factory.mktemp("state")
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("VVGATE_")},
-           "VVGATE_STATE_DIR": str(state)}
-    subprocess.run([*VVGATE, "local", "up"], env=env, check=True, capture_output=True,
-                   timeout=180)
-    try:
+    with running_local_target(tmp_path_factory.mktemp("state")) as env:
         yield env
-    finally:
-        subprocess.run([*VVGATE, "local", "down", "--purge"], env=env, capture_output=True,
-                       timeout=120)
 
 
 def _synthetic(env: dict[str, str]) -> dict[str, int]:

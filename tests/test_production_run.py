@@ -7,7 +7,6 @@ profile of kind production.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,27 +16,20 @@ import yaml
 from bson import ObjectId
 from pymongo import MongoClient
 
-from conftest import PROJECT, VVGATE, SuiteRun
+from conftest import PROJECT, VVGATE, SuiteRun, running_local_target
 from fixtures.secret_store import read_env_file
 
 
 @pytest.fixture(scope="module")
 def prodlike(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], Path]]:
     state = tmp_path_factory.mktemp("state")
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("VVGATE_")},
-           "VVGATE_STATE_DIR": str(state)}
-    subprocess.run([*VVGATE, "local", "up"], env=env, check=True, capture_output=True,
-                   timeout=180)
-    try:
+    with running_local_target(state) as env:
         profile = yaml.safe_load((state / "local" / "target.yaml").read_text())
         profile.update(name="prodlike", kind="production", allow_destructive=False,
                        allow_synthetic_users=False)
         path = state / "prodlike.yaml"
         path.write_text(yaml.safe_dump(profile))
         yield env, path
-    finally:
-        subprocess.run([*VVGATE, "local", "down", "--purge"], env=env, capture_output=True,
-                       timeout=120)
 
 
 def _run(env: dict[str, str], profile: Path, reports: Path, *paths: str) -> SuiteRun:
