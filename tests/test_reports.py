@@ -55,7 +55,7 @@ def test_gates_json_has_the_documented_schema(ws: Workspace) -> None:
                                "requested_gates", "markexpr"}
     gate = doc["gates"][0]
     assert set(gate) == {"name", "summary", "severity", "verdict", "blocking_failure", "counts",
-                         "duration_s", "waivers", "failures", "skips"}
+                         "duration_s", "waivers", "failures", "skips", "data"}
 
 
 def test_html_report_is_self_contained_with_gate_table_target_and_evidence(ws: Workspace) -> None:
