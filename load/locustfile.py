@@ -215,6 +215,14 @@ class SignedIn(_TargetUser):
                   headers={"Cookie": self.cookie})
 
 
+# Benchmarks (scripts/bench-load) drive one step alone: plan key `only_step`.
+_STEP_TASKS: dict[str, tuple[type[_TargetUser], Any]] = {
+    "health": (Anonymous, Anonymous.health),
+    "records.list": (SignedIn, SignedIn.records_list),
+}
+if PLAN.get("only_step"):
+    _STEP_TASKS[PLAN["only_step"]][0].tasks = [_STEP_TASKS[PLAN["only_step"]][1]]
+
 # A journey with weight 0 (signed-in, when the target allows no synthetic users) does not exist.
 if not PLAN["weights"]["anonymous"]:
     del Anonymous

@@ -61,7 +61,7 @@ def test_duration_syntax() -> None:
 
 
 def test_profile_refuses_unknown_step_names() -> None:
-    with pytest.raises(ValueError, match="unknown load step 'records.lst'"):
+    with pytest.raises(ValueError, match=r"unknown load step 'records\.lst'"):
         _load(endpoints={"records.lst": LOAD["endpoints"]["records.list"]})
 
 

@@ -16,10 +16,10 @@ import pytest
 from fixtures import load_plan, load_report, load_run
 from fixtures.errors import ConfigError
 from fixtures.evidence import Evidence
+from fixtures.gate_run import RUN, GateRun
 from fixtures.gate_summary import write_gate_data
 from fixtures.load_steps import TOTAL
 from fixtures.load_thresholds import EndpointVerdict, evaluate, read_baseline
-from fixtures.plugin import RUN, GateRun
 from fixtures.profile import Profile
 
 pytestmark = [pytest.mark.gate("load"), pytest.mark.slow, pytest.mark.phase9]
