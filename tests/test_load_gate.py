@@ -31,7 +31,7 @@ LOAD = {
     "caps": {"max_users": 10, "max_duration_s": 30, "max_requests": 500},
     "total": {"p95_ms": 500, "p99_ms": 1000, "max_failure_ratio": 0.01},
     "endpoints": {"records.list": {"p95_ms": 400, "p99_ms": 1000, "max_failure_ratio": 0.01}},
-    "baseline_tolerance": 0.25,
+    "baseline_tolerance": 0.25, "baseline_slack_ms": 10,
 }
 
 
@@ -97,6 +97,9 @@ def test_baseline_regression_beyond_tolerance_fails(tmp_path: Path) -> None:
     assert ok.ok
     bad = evaluate(_stats(130), _load(), baseline)["records.list"].failed()
     assert [(c.metric, c.limit) for c in bad] == [("baseline_p95_ms", 125.0)]
+    # a small absolute change is noise, however large the ratio
+    slack = _load(baseline_slack_ms=50)
+    assert evaluate(_stats(140), slack, baseline)["records.list"].ok
     path.write_text(json.dumps({"gates": [{"name": "load", "data": None}]}))
     with pytest.raises(ConfigError, match="no load figures"):
         read_baseline(path)
