@@ -22,7 +22,10 @@ from fixtures.load_steps import TOTAL
 from fixtures.load_thresholds import EndpointVerdict, evaluate, read_baseline
 from fixtures.profile import Profile
 
-pytestmark = [pytest.mark.gate("load"), pytest.mark.slow, pytest.mark.phase9]
+# destructive: a run spends the target's per-client rate-limit window and writes records, so
+# it never runs against production or a profile with allow_destructive: false.
+pytestmark = [pytest.mark.gate("load"), pytest.mark.slow, pytest.mark.destructive,
+              pytest.mark.phase9]
 
 USERS_ENV = "VVGATE_LOAD_USERS"
 DURATION_ENV = "VVGATE_LOAD_DURATION"
