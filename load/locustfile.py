@@ -72,7 +72,7 @@ TALLY = Tally()
 
 
 def _ssl_context(cafile: str | None = None, **_: Any) -> ssl.SSLContext:
-    """The profile's CA (public roots when it names none); geventhttpclient sets SNI from Host."""
+    """The profile's CA (public roots when it names none); SNI comes from the user's pool."""
     context = gevent.ssl.create_default_context(cafile=PLAN["ca_bundle"])
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.verify_flags |= NO_CHECK_TIME
