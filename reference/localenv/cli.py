@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from reference import faults
+from reference.localcluster import hook as cluster
 from reference.localenv import lifecycle, report, state
 
 
@@ -24,6 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health")
     up.add_argument("--https-port", type=int, default=None, help="pin the HTTPS port")
     up.add_argument("--http-port", type=int, default=None, help="pin the HTTP port")
+    up.add_argument("--cluster", action="store_true",
+                    help="also start the local Kubernetes control plane (reference/localcluster)")
     down = sub.add_parser("down", help="stop everything the local target started")
     down.add_argument("--purge", action="store_true", help="also delete data, CA and secrets")
     sub.add_parser("status", help="each component's PID, port and health")
@@ -40,11 +43,14 @@ def main(argv: list[str]) -> int:
         if args.command == "up":
             pins = {k: v for k, v in (("https", args.https_port), ("http", args.http_port))
                     if v is not None}
-            return lifecycle.up(args.fault, args.timeout, pins)
+            code = lifecycle.up(args.fault, args.timeout, pins)
+            return cluster.up(args.timeout) if code == 0 and args.cluster else code
         if args.command == "down":
+            cluster.down()  # first: --purge removes the cluster's state with the target's
             return lifecycle.down(args.purge)
         if args.command == "status":
-            return report.status()
+            code = report.status()
+            return 3 if code == 0 and cluster.status() is False else code
         if args.command == "logs":
             return report.logs(args.component, args.lines)
         return report.list_faults()

@@ -1,0 +1,1 @@
+"""A local Kubernetes control plane for the local target: `vvgate local up --cluster`."""

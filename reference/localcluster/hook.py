@@ -1,0 +1,41 @@
+"""What `vvgate local up --cluster`, `down` and `status` call: the only entry points the
+local target's CLI (reference/localenv/cli.py) needs into the local cluster."""
+
+from __future__ import annotations
+
+from reference.localcluster import lifecycle, profile_section
+from reference.localcluster.layout import ClusterLayout
+from reference.localenv import lifecycle as target_lifecycle
+from reference.localenv import state
+from reference.localenv.paths import Layout
+
+
+def up(timeout_s: float) -> int:
+    """After the local target is up: start the cluster and add it to the profile.
+
+    On failure nothing is left running (the target too is stopped, since `up --cluster`
+    asked for both) and the error names the component and its log."""
+    layout = Layout.current()
+    ports = state.load_ports(layout)
+    try:
+        kubeconfig = lifecycle.up({k: v for k, v in ports.items() if k.startswith("mongo-")},
+                                  timeout_s)
+        profile_section.add(layout.profile, kubeconfig)
+    except BaseException:
+        target_lifecycle.down(purge=False)
+        raise
+    state.say(f"profile: {layout.profile} (with kubernetes)")
+    return 0
+
+
+def down() -> None:
+    stopped = lifecycle.down()
+    if stopped:
+        state.say(f"cluster stopped: {', '.join(stopped)}")
+
+
+def status() -> bool | None:
+    """None when no cluster component runs here, else whether all are healthy."""
+    if not lifecycle.running(ClusterLayout.current()):
+        return None
+    return lifecycle.status()
