@@ -1,0 +1,15 @@
+"""Cluster fixtures for the live suites (storage, database StatefulSets, rollout).
+
+Importing them here registers them, and their report hook, for suites/staging only.
+"""
+
+from fixtures.cluster_fixtures import (  # noqa: F401
+    _deployments,
+    deploy,
+    deployed,
+    expected_objects,
+    kube,
+    nfs_class,
+    pytest_runtest_makereport,
+    throwaway_namespace,
+)

@@ -1,0 +1,100 @@
+"""Phase 3 on the cluster: the MongoDB StatefulSets, their volumes and their identity.
+
+The manifests (rendered for this target) say what the live objects must be; the checks
+compare the two, so a size or UID change in the manifests needs no change here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fixtures.deployment import Deployment
+from fixtures.evidence import Evidence
+from fixtures.kube_objects import Kube
+from fixtures.profile import Profile
+from fixtures.workload_checks import (
+    claim_templates,
+    find,
+    missing_config,
+    pods_of,
+    ready_endpoints,
+)
+
+pytestmark = [pytest.mark.gate("database"), pytest.mark.phase3]
+
+MONGO_UID = 999
+STATEFULSETS = ["mongodb-bff", "mongodb-backend"]
+
+
+def _pair(deployed: Deployment, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    expected = next((o for o in find(deployed.applied, "StatefulSet")
+                     if o["metadata"]["name"] == name), None)
+    assert expected is not None, f"the manifests define no StatefulSet {name}"
+    live = deployed.live(expected)
+    assert live is not None, f"StatefulSet {name} is missing on the cluster"
+    return live, expected
+
+
+@pytest.mark.parametrize("name", STATEFULSETS)
+def test_statefulset_ready_with_bound_nfs_claims(deployed: Deployment, kube: Kube,
+                                                 profile: Profile, name: str,
+                                                 evidence: Evidence) -> None:
+    live, expected = _pair(deployed, name)
+    assert deployed.problem(expected) is None, deployed.problem(expected)
+    want = int(expected["spec"].get("replicas", 1))
+    assert (live.get("status") or {}).get("readyReplicas", 0) == want
+    assert profile.kubernetes is not None
+    ns = live["metadata"]["namespace"]
+    for tname, template in claim_templates(expected).items():
+        size = template["spec"]["resources"]["requests"]["storage"]
+        for i in range(want):
+            pvc = kube.get("v1", "PersistentVolumeClaim", f"{tname}-{name}-{i}", ns)
+            evidence.json(f"pvc {tname}-{name}-{i}", pvc)
+            assert pvc is not None, f"PVC {tname}-{name}-{i} missing"
+            assert (pvc.get("status") or {}).get("phase") == "Bound"
+            assert pvc["spec"].get("storageClassName") == profile.kubernetes.storage_class
+            assert pvc["spec"]["resources"]["requests"]["storage"] == size
+
+
+@pytest.mark.parametrize("name", STATEFULSETS)
+def test_mongo_runs_as_uid_999(deployed: Deployment, name: str) -> None:
+    live, _ = _pair(deployed, name)
+    security = live["spec"]["template"]["spec"].get("securityContext") or {}
+    assert security.get("runAsUser") == MONGO_UID
+    assert security.get("fsGroup") == MONGO_UID
+
+
+@pytest.mark.parametrize("name", STATEFULSETS)
+def test_headless_service_names_every_member(deployed: Deployment, kube: Kube,
+                                             name: str, evidence: Evidence) -> None:
+    live, _ = _pair(deployed, name)
+    service_name = live["spec"]["serviceName"]
+    ns = live["metadata"]["namespace"]
+    service = kube.get("v1", "Service", service_name, ns)
+    assert service is not None, f"headless Service {service_name} missing"
+    assert service["spec"].get("clusterIP") == "None", f"{service_name} is not headless"
+    # Cluster DNS answers <pod>.<service>.<ns>.svc for each ready endpoint with a hostname.
+    endpoints = ready_endpoints(kube, service)
+    evidence.json("endpoints", endpoints)
+    names = sorted(f"{ep.get('hostname')}.{service_name}.{ns}.svc.cluster.local"
+                   for ep in endpoints if ep.get("hostname"))
+    want = sorted(f"{p['metadata']['name']}.{service_name}.{ns}.svc.cluster.local"
+                  for p in pods_of(kube, live))
+    assert want, f"{name} has no pods"
+    assert names == want
+
+
+def test_replica_set_init_jobs_complete(deployed: Deployment) -> None:
+    jobs = find(deployed.applied, "Job")
+    assert jobs, "the manifests define no rs-init Job"
+    problems = [p for p in (deployed.problem(j) for j in jobs) if p]
+    assert not problems, "; ".join(problems)
+
+
+@pytest.mark.parametrize("name", STATEFULSETS)
+def test_statefulset_finds_its_secrets(deployed: Deployment, kube: Kube, name: str) -> None:
+    live, _ = _pair(deployed, name)
+    missing = missing_config(kube, live)
+    assert not missing, f"{name} references missing {', '.join(missing)}"
