@@ -270,7 +270,9 @@ def test_auth_me_with_a_forged_session(target: Target) -> None:
 
 
 def test_the_staging_suite_passes(cli: Cli, target: Target, tmp_path: Path) -> None:
-    code, verdicts, output = run_suite(cli, tmp_path)
+    # Not the slow (load) checks: latency SLOs on a shared two-core machine would make this
+    # selftest flaky; test_fault_gates.py runs them.
+    code, verdicts, output = run_suite(cli, tmp_path, "-m", "not slow")
     assert code == 0, output[-3000:]
     assert verdicts and set(verdicts.values()) == {"PASS"}, verdicts
 
