@@ -24,7 +24,10 @@ from fixtures import load_plan
 from fixtures.errors import ConfigError
 from fixtures.load_stats import EndpointStats, RunStats, percentile
 from fixtures.load_thresholds import evaluate, read_baseline
-from fixtures.profile import LoadProfile, Profile
+from fixtures.mongo_access import MongoAccess
+from fixtures.profile import LoadProfile, Profile, load_profile
+from fixtures.secret_store import SecretStore
+from fixtures.synthetic_users import TAG_FIELD
 
 LOAD = {
     "users": 5, "spawn_rate": 5, "duration_s": 10,
@@ -164,6 +167,14 @@ def test_default_local_run_passes_with_its_evidence(target: Target) -> None:
     assert 'href="load/locust.html"' in report and (run.run_dir / "load/locust.html").is_file()
     secrets = dict(line.split("=", 1) for line in
                    (target.state / "local/secrets.env").read_text().splitlines() if "=" in line)
+    # the run's synthetic users, their tenants, records and sessions are gone
+    profile = load_profile(str(target.profile_path))
+    mongo = MongoAccess(profile, SecretStore(profile))
+    try:
+        assert mongo.registry.users.count_documents({TAG_FIELD: {"$exists": True}}) == 0
+        assert mongo.sessions.count_documents({TAG_FIELD: {"$exists": True}}) == 0
+    finally:
+        mongo.close()
     for path in run.run_dir.rglob("*"):
         if path.is_file() and path.suffix in {".html", ".json", ".log", ".xml"}:
             text = path.read_text(errors="replace")
