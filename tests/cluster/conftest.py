@@ -1,0 +1,34 @@
+"""Cluster selftests need the control plane's binaries (scripts/bootstrap-cluster).
+
+Without them the live tests fail with that instruction rather than pass or skip quietly:
+a CI run that did not build them must not look green.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from reference.localcluster.components import missing_binaries
+from tests.local_target.helpers import Cli
+
+
+def require_binaries() -> None:
+    missing = missing_binaries()
+    if missing:
+        pytest.fail(f"cluster binaries not built ({missing[0]}); run scripts/bootstrap-cluster",
+                    pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def cluster_cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    """A local target with its cluster in a state directory of its own."""
+    require_binaries()
+    cli = Cli(tmp_path_factory.mktemp("vvcluster"))
+    proc = cli.run("up", "--cluster", "--timeout", "120")
+    try:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        yield cli
+    finally:
+        cli.run("down")

@@ -1,0 +1,100 @@
+"""`vvgate local up --cluster`: a real control plane with kwok nodes, on loopback only,
+and the live suite's cluster gates passing against it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from reference.localcluster.nodes import NODE_NAMES
+from tests.local_target.helpers import PROJECT, Cli, pid_alive
+
+
+def kubectl(cli: Cli, *args: str) -> str:
+    kubeconfig = cli.local / "cluster" / "kubeconfig"
+    out = subprocess.run([str(Path(sys.executable).parent / "kubectl"),
+                          f"--kubeconfig={kubeconfig}", *args],
+                         capture_output=True, text=True, timeout=60, check=True)
+    return out.stdout
+
+
+def run_suite(cli: Cli, report_dir: Path, *extra: str,
+              ready_timeout_s: int | None = None) -> subprocess.CompletedProcess[str]:
+    env = cli.env(**({"VVGATE_READY_TIMEOUT_S": str(ready_timeout_s)} if ready_timeout_s else {}))
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "suites/staging", "--target",
+         str(cli.local / "target.yaml"), "--report-dir", str(report_dir), "-p", "no:warnings",
+         "--gate", "storage", "--gate", "database", "--gate", "rollout", *extra],
+        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=900)
+
+
+def gates(report_dir: Path) -> dict[str, str]:
+    data = json.loads((report_dir / "latest" / "gates.json").read_text())
+    return {g["name"]: g["verdict"] for g in data["gates"]}
+
+
+def test_four_arm64_nodes_ready(cluster_cli: Cli) -> None:
+    nodes = json.loads(kubectl(cluster_cli, "get", "nodes", "-o", "json"))["items"]
+    assert sorted(n["metadata"]["name"] for n in nodes) == sorted(NODE_NAMES)
+    for node in nodes:
+        assert node["metadata"]["labels"]["kubernetes.io/arch"] == "arm64"
+        ready = {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"]
+        assert ready == "True"
+
+
+def test_profile_names_the_cluster(cluster_cli: Cli) -> None:
+    profile = yaml.safe_load((cluster_cli.local / "target.yaml").read_text())
+    kube = profile["kubernetes"]
+    assert Path(kube["kubeconfig"]).is_file()
+    assert kube["namespace"] == "vinylvault-local"
+    assert kube["storage_class"] == "nfs-mongodb"
+    server = yaml.safe_load(Path(kube["kubeconfig"]).read_text())["clusters"][0]
+    assert server["cluster"]["server"].startswith("https://127.0.0.1:")
+
+
+def test_cluster_gates_pass(cluster_cli: Cli, tmp_path: Path) -> None:
+    proc = run_suite(cluster_cli, tmp_path)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    verdicts = gates(tmp_path)
+    for gate in ("storage", "database", "rollout"):
+        assert verdicts.get(gate) == "pass", verdicts
+
+
+def test_down_stops_every_component(cluster_cli: Cli) -> None:
+    run_dir = cluster_cli.local / "cluster" / "run"
+    pids = [json.loads(p.read_text())["pid"] for p in run_dir.glob("*.json")]
+    assert len(pids) == 6
+    cluster_cli.run("down")
+    assert not [p for p in pids if pid_alive(p)]
+    assert not list(run_dir.glob("*.json"))
+
+
+def test_a_component_that_fails_to_start_leaves_nothing_running(tmp_path: Path) -> None:
+    """One line naming the component and its log, exit 2, no process left."""
+    from reference.localcluster.layout import bin_dir
+    from tests.cluster.conftest import require_binaries
+
+    require_binaries()
+    fake = tmp_path / "cache" / "vinylvault-gate" / "bin"
+    fake.mkdir(parents=True)
+    for real in bin_dir().iterdir():
+        (fake / real.name).symlink_to(real)
+    broken = next(fake.glob("kube-scheduler-*"))
+    broken.unlink()
+    broken.write_text("#!/bin/sh\necho 'scheduler: simulated failure' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    cli = Cli(tmp_path / "state")
+    proc = cli.run("up", "--cluster", XDG_CACHE_HOME=str(tmp_path / "cache"))
+    try:
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        line = proc.stderr.strip().splitlines()[-1]
+        assert "kube-scheduler" in line and "kube-scheduler.log" in line, line
+        assert not [p for p in cli.pids().values() if pid_alive(p)]
+        cluster_run = cli.local / "cluster" / "run"
+        assert not list(cluster_run.glob("*.json"))
+    finally:
+        cli.run("down")
