@@ -13,7 +13,9 @@ import pytest
 from fixtures.deployment import Deployment
 from fixtures.evidence import Evidence
 from fixtures.kube_objects import Kube
+from fixtures.mongo_forward import member_client
 from fixtures.profile import Profile
+from fixtures.secret_store import SecretStore
 from fixtures.workload_checks import (
     claim_templates,
     find,
@@ -98,3 +100,24 @@ def test_statefulset_finds_its_secrets(deployed: Deployment, kube: Kube, name: s
     live, _ = _pair(deployed, name)
     missing = missing_config(kube, live)
     assert not missing, f"{name} references missing {', '.join(missing)}"
+
+
+@pytest.mark.parametrize("role, name", [("bff", "mongodb-bff"), ("backend", "mongodb-backend")])
+def test_replica_set_membership_through_port_forward(
+        deployed: Deployment, profile: Profile, secrets: SecretStore, role: str, name: str,
+        evidence: Evidence) -> None:
+    live, _ = _pair(deployed, name)
+    assert profile.mongodb is not None, f"target {profile.name!r} has no mongodb section"
+    instance = profile.mongodb.bff if role == "bff" else profile.mongodb.backend
+    with member_client(profile, secrets, instance, f"{name}-0",
+                       live["metadata"]["namespace"]) as client:
+        hello = client.admin.command("hello")
+    evidence.json("hello", {k: hello.get(k) for k in ("setName", "hosts", "isWritablePrimary",
+                                                      "secondary", "me")})
+    if instance.replica_set is None:
+        # The profile expects a single server (the local target): the authenticated
+        # round trip through the port-forward is the check, and that server is writable.
+        assert hello.get("isWritablePrimary"), f"{role}: the single server is not writable"
+        return
+    assert hello.get("setName") == instance.replica_set
+    assert len(hello.get("hosts") or []) == instance.members, hello.get("hosts")
