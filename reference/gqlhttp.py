@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from graphql import (
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+
+from reference import faults
 
 log = logging.getLogger("vinylvault.graphql")
 SCHEMA_SDL = (Path(__file__).parent / "schema.graphql").read_text(encoding="utf-8")
@@ -55,8 +58,22 @@ class Prepared:
     operation_name: str | None
 
 
+def _stacktrace(message: str) -> list[str]:
+    """What Apollo adds to every error outside production mode: the server's call stack."""
+    frames = traceback.extract_stack()[:-2]
+    return [f"GraphQLError: {message}",
+            *(f"    at {f.name} ({f.filename}:{f.lineno})" for f in reversed(frames))]
+
+
+def _extensions(message: str, ext: dict[str, Any]) -> dict[str, Any]:
+    if faults.active("stack-traces"):
+        # Fault: development-mode errors, which show internals (paths, modules) to any caller.
+        ext["stacktrace"] = _stacktrace(message)
+    return ext
+
+
 def error_body(message: str, code: str) -> dict[str, Any]:
-    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return {"errors": [{"message": message, "extensions": _extensions(message, {"code": code})}]}
 
 
 def bad_request(message: str, code: str = "BAD_REQUEST") -> JSONResponse:
@@ -71,14 +88,14 @@ def _csrf_blocked(request: Request) -> bool:
 
 
 async def prepare(
-    request: Request, schema: GraphQLSchema, introspection: bool
+    request: Request, schema: GraphQLSchema, introspection: bool, csrf_prevention: bool = True
 ) -> Prepared | JSONResponse:
     """Parse and validate a GraphQL HTTP request, or the 4xx response Apollo would give."""
     if request.method not in ("GET", "POST"):
         return JSONResponse(error_body("GraphQL only supports GET and POST requests.",
                                        "BAD_REQUEST"), status_code=405,
                             headers={"Allow": "GET, POST"})
-    if _csrf_blocked(request):
+    if csrf_prevention and _csrf_blocked(request):
         return bad_request(_CSRF_MESSAGE)
     if request.method == "GET":
         params = request.query_params
@@ -141,5 +158,6 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         # Never leak internals (driver messages can name hosts or databases); log the type.
         log.error("resolver failed: %s: %s", type(error.original_error).__name__, error.message)
         out["message"] = "Internal server error"
+    out["extensions"] = _extensions(out["message"], ext)
     return out
 

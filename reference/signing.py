@@ -29,6 +29,14 @@ def sign_sid(sid: str, secret: str) -> str:
     return quote(f"s:{sid}.{_b64(mac)}", safe="")
 
 
+def cookie_sid(value: str) -> str | None:
+    """The session id a cookie value names, without checking its signature (a fault uses it)."""
+    raw = unquote(value)
+    if not raw.startswith("s:") or "." not in raw:
+        return None
+    return raw[2:].rpartition(".")[0] or None
+
+
 def unsign_cookie(value: str, secret: str) -> str | None:
     """The session id from a cookie value, or None when it is not validly signed."""
     raw = unquote(value)

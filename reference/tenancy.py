@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from pymongo import ASCENDING
+from pymongo.collection import Collection
 from pymongo.database import Database
+
+from reference import faults
 
 REGISTRY_DB = "vinylvault_registry"
 SESSION_DB = "vinylvault_bff"
@@ -25,8 +29,26 @@ def org_tenant(github_org_id: str | int) -> str:
     return f"org_{github_org_id}"
 
 
+def _ensure_index(collection: Collection, key: str, **options: Any) -> None:  # type: ignore[type-arg]
+    """Create the single-field index on `key` with exactly `options`, dropping one that differs.
+
+    A state directory outlives the processes, so an index made under another fault setting
+    may already exist; create_index alone would refuse it (IndexOptionsConflict) or keep it.
+    """
+    for spec in collection.list_indexes():
+        if list(spec["key"]) == [key]:
+            # Compare the options that make the faults; expireAfterSeconds=0 is falsy but a TTL.
+            if (bool(spec.get("unique")) == bool(options.get("unique"))
+                    and spec.get("expireAfterSeconds") == options.get("expireAfterSeconds")):
+                return
+            collection.drop_index(spec["name"])
+    collection.create_index(key, **options)
+
+
 def ensure_registry_indexes(db: Database) -> None:  # type: ignore[type-arg]
-    db.users.create_index("githubLogin", unique=True)
+    # Fault no-unique-index: nothing stops two users with the same GitHub login.
+    unique_login = not faults.active("no-unique-index")
+    _ensure_index(db.users, "githubLogin", **({"unique": True} if unique_login else {}))
     db.installations.create_index("installation_id", unique=True)
     db.user_installation_roles.create_index(
         [("user_id", ASCENDING), ("installation_id", ASCENDING)], unique=True
@@ -40,4 +62,7 @@ def ensure_registry_indexes(db: Database) -> None:  # type: ignore[type-arg]
 
 def ensure_session_indexes(db: Database) -> None:  # type: ignore[type-arg]
     # connect-mongo's autoRemove 'native': MongoDB's TTL monitor deletes expired sessions.
-    db.sessions.create_index("expires", expireAfterSeconds=0)
+    if faults.active("no-ttl-index"):
+        _ensure_index(db.sessions, "expires")  # Fault: expired sessions pile up forever.
+    else:
+        _ensure_index(db.sessions, "expires", expireAfterSeconds=0)

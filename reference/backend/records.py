@@ -90,6 +90,8 @@ def connection(
 ) -> Doc:
     if faults.active("slow-records"):
         time.sleep(0.6)
+    if text is not None and faults.active("search-leak"):
+        return _leaky_search(ctx, text, first)
     tenant_id, _ = ctx.active_tenant()
     db = ctx.tenant_db(tenant_id)
     base = _filter_query(db, flt)
@@ -130,6 +132,24 @@ def connection(
             "endCursor": edges[-1]["cursor"] if edges else None,
         },
     }
+
+
+def _leaky_search(ctx: Context, text: str, first: int | None) -> Doc:
+    """Fault search-leak: matches from every tenant database, whoever the caller is."""
+    ctx.user_id()  # still signed in only: the fault is about tenants, not authentication
+    pattern = re.compile(re.escape(text), re.IGNORECASE)
+    size = max(0, min(first if first is not None else 20, _MAX_PAGE))
+    edges: list[Doc] = []
+    for tenant in ctx.registry.tenants.find({}, {"tenantId": 1}):
+        db = ctx.tenant_db(tenant["tenantId"])
+        for doc in db.records.find({"$or": [{"notes": pattern}, {"location": pattern}]}):
+            edges.append({"cursor": present.cursor(doc["_id"]),
+                          "node": present_record(db, doc)})
+    page = edges[:size]
+    return {"totalCount": len(edges), "edges": page,
+            "pageInfo": {"hasNextPage": len(edges) > size, "hasPreviousPage": False,
+                         "startCursor": page[0]["cursor"] if page else None,
+                         "endCursor": page[-1]["cursor"] if page else None}}
 
 
 _RECORD_FIELDS = ("purchaseDate", "price", "condition", "location", "notes")

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from reference import faults
 from reference.bff import auth_routes, graphql, webhook
 from reference.bff.security import SecurityMiddleware
 from reference.bff.sessions import SessionStore
@@ -58,6 +59,8 @@ def build_app(rt: Runtime) -> Starlette:
             client.close()
 
     async def health(_: Request) -> Response:
+        if faults.active("health-shape"):
+            return JSONResponse({"status": "ok"})  # Fault: the contract's timestamp is missing.
         now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return JSONResponse({"status": "ok", "timestamp": now})
 

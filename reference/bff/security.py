@@ -91,6 +91,22 @@ class SecurityMiddleware:
             del out["strict-transport-security"]
         if faults.active("powered-by"):
             out["x-powered-by"] = "Express"
+        # One helmet header each, so every header check is shown to fail on its own.
+        for fault, header in (("no-csp", "content-security-policy"),
+                              ("no-nosniff", "x-content-type-options"),
+                              ("no-coop", "cross-origin-opener-policy"),
+                              ("no-corp", "cross-origin-resource-policy")):
+            if faults.active(fault):
+                del out[header]
+        if faults.active("frameable"):
+            # Both framing defences go: X-Frame-Options and CSP frame-ancestors.
+            del out["x-frame-options"]
+            if "content-security-policy" in out:  # no-csp may have removed it already
+                out["content-security-policy"] = ";".join(
+                    d for d in out["content-security-policy"].split(";")
+                    if not d.startswith("frame-ancestors"))
+        if faults.active("referrer-leak"):
+            out["referrer-policy"] = "unsafe-url"
         origin = request_headers.get("origin")
         # Fault cors-reflect: trust whatever Origin the request names.
         allowed = origin if faults.active("cors-reflect") and origin else self.frontend_url
@@ -115,10 +131,12 @@ class SecurityMiddleware:
         limit = limit_for(scope["path"])
         if limit is not None:
             used, reset = self.limiter.hit(limit, client_ip(scope))
-            extra["ratelimit-policy"] = f"{limit.limit};w={WINDOW_S}"
-            extra["ratelimit"] = (
-                f"limit={limit.limit}, remaining={max(0, limit.limit - used)}, reset={reset}"
-            )
+            # Fault no-ratelimit-headers: the limit holds, but clients cannot see it coming.
+            if not faults.active("no-ratelimit-headers"):
+                extra["ratelimit-policy"] = f"{limit.limit};w={WINDOW_S}"
+                extra["ratelimit"] = (
+                    f"limit={limit.limit}, remaining={max(0, limit.limit - used)}, reset={reset}"
+                )
             if used > limit.limit:
                 extra["retry-after"] = str(reset)
                 body = json.dumps({"error": "Too many requests, please try again later."})

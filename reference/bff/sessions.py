@@ -49,17 +49,21 @@ class SessionStore:
     def _cookie_flags(self) -> str:
         # Fault weak-cookie drops HttpOnly, so page scripts could read the session id.
         http_only = "" if faults.active("weak-cookie") else "; HttpOnly"
-        return f"{http_only}; Secure; SameSite=Lax"
+        # Fault insecure-cookie: the cookie may travel over plain HTTP.
+        secure = "" if faults.active("insecure-cookie") else "; Secure"
+        # Fault cookie-samesite-none: the cookie rides along on cross-site requests (CSRF).
+        same_site = "None" if faults.active("cookie-samesite-none") else "Lax"
+        return f"{http_only}{secure}; SameSite={same_site}"
 
     def new(self) -> Session:
         expires = dt.datetime.now(dt.UTC) + MAX_AGE
         data = {"cookie": {
             "originalMaxAge": int(MAX_AGE.total_seconds() * 1000),
             "expires": _js_date(expires),
-            "secure": True,
+            "secure": not faults.active("insecure-cookie"),
             "httpOnly": not faults.active("weak-cookie"),
             "path": "/",
-            "sameSite": "lax",
+            "sameSite": "none" if faults.active("cookie-samesite-none") else "lax",
         }}
         return Session(secrets.token_urlsafe(24), data, expires, is_new=True)
 
@@ -68,12 +72,16 @@ class SessionStore:
         if not raw:
             return None
         sid = signing.unsign_cookie(raw, self._secret)
+        if sid is None and faults.active("unsigned-cookie"):
+            # Fault: whatever follows `s:` up to the last dot is taken as the id, unverified.
+            sid = signing.cookie_sid(raw)
         if sid is None:
             return None
-        now = dt.datetime.now(dt.UTC)
-        doc = await run_in_threadpool(
-            self._col.find_one, {"_id": sid, "expires": {"$gt": now}}
-        )
+        query: dict[str, Any] = {"_id": sid}
+        if not faults.active("expired-session"):
+            # The TTL monitor runs only once a minute: expired documents must be ignored here.
+            query["expires"] = {"$gt": dt.datetime.now(dt.UTC)}
+        doc = await run_in_threadpool(self._col.find_one, query)
         if doc is None:
             return None
         try:
@@ -96,7 +104,8 @@ class SessionStore:
                 f"{self._cookie_flags()}")
 
     async def destroy(self, session: Session | None) -> str:
-        if session is not None:
+        # Fault logout-noop: the browser forgets the cookie, but a copied cookie still works.
+        if session is not None and not faults.active("logout-noop"):
             await run_in_threadpool(self._col.delete_one, {"_id": session.sid})
         return (f"{COOKIE_NAME}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
                 f"{self._cookie_flags()}")

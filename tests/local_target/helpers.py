@@ -101,6 +101,9 @@ class Target:
 
     def request(self, method: str, path: str, headers: dict[str, str] | None = None,
                 **kw: Any) -> httpx.Response:
+        # Every call says which session it uses (a Cookie header or none): a cookie the client
+        # kept from an earlier Set-Cookie must not make an "anonymous" probe signed in.
+        self.http.cookies.clear()
         return self.http.request(method, self.origin + path,
                                  headers={"Host": self.host, **(headers or {})},
                                  extensions={"sni_hostname": self.host}, **kw)
@@ -149,9 +152,10 @@ class User:
         self.tenant = tenant
         self.cookie = self.session(tenant, [(tenant, "ADMIN")])
 
-    def session(self, active: str, tenants: list[tuple[str, str]]) -> str:
+    def session(self, active: str, tenants: list[tuple[str, str]],
+                ttl: dt.timedelta = dt.timedelta(hours=24)) -> str:
         sid = secrets.token_urlsafe(24)
-        expires = dt.datetime.now(dt.UTC) + dt.timedelta(hours=24)
+        expires = dt.datetime.now(dt.UTC) + ttl
         data = {
             "cookie": {"originalMaxAge": 86400000, "expires": expires.isoformat(),
                        "secure": True, "httpOnly": True, "path": "/", "sameSite": "lax"},

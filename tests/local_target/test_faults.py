@@ -3,22 +3,32 @@ or in the database. test_secure_default.py shows the same probes passing without
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
+import re
 import signal
 import socket
 import ssl
 import time
+import urllib.parse
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from unittest import mock
 
 import pytest
 from pymongo import MongoClient
+from starlette.datastructures import Headers
 
 from fixtures.gates import GATES
+from reference import faults, signing
+from reference.bff.security import SecurityMiddleware
 from reference.faults import FAULTS
+from reference.tenancy import tenant_database
 
 from .conftest import start
-from .helpers import Cli, Target, refused
+from .helpers import Cli, Target, User, refused
 
 OBSERVED: set[str] = set()
 
@@ -102,12 +112,17 @@ def test_no_revocation(target: Target) -> None:
     observes("no-revocation")
 
 
-def test_weak_cookie(target: Target) -> None:
+def test_weak_insecure_and_cross_site_cookie(target: Target) -> None:
     cookie = target.request("GET", "/auth/github").headers["set-cookie"]
     assert cookie.startswith("vinylvault.sid=")
-    assert "HttpOnly" not in cookie
-    assert "Secure" in cookie and "SameSite=Lax" in cookie
+    flags = [f.strip() for f in cookie.split(";")[1:]]
+    assert "HttpOnly" not in flags
     observes("weak-cookie")
+    assert "Secure" not in flags
+    observes("insecure-cookie")
+    assert "SameSite=None" in flags and "SameSite=Lax" not in flags
+    observes("cookie-samesite-none")
+    assert "Path=/" in flags  # the one flag no fault touches
 
 
 def test_unsigned_webhook(target: Target) -> None:
@@ -117,7 +132,7 @@ def test_unsigned_webhook(target: Target) -> None:
     observes("unsigned-webhook")
 
 
-def test_no_hsts_powered_by_cors_reflect(target: Target) -> None:
+def test_bff_header_faults(target: Target) -> None:
     h = target.request("GET", "/health", headers={"Origin": "https://evil.example"}).headers
     assert "strict-transport-security" not in h
     observes("no-hsts")
@@ -126,8 +141,32 @@ def test_no_hsts_powered_by_cors_reflect(target: Target) -> None:
     assert h["access-control-allow-origin"] == "https://evil.example"
     assert h["access-control-allow-credentials"] == "true"
     observes("cors-reflect")
+    assert "content-security-policy" not in h
+    observes("no-csp")
+    assert "x-content-type-options" not in h
+    observes("no-nosniff")
+    assert "x-frame-options" not in h and "frame-ancestors" not in str(h)
+    observes("frameable")
+    assert h["referrer-policy"] == "unsafe-url"
+    observes("referrer-leak")
+    assert "cross-origin-opener-policy" not in h
+    observes("no-coop")
+    assert "cross-origin-resource-policy" not in h
+    observes("no-corp")
     # The rest of helmet's set is still there.
-    assert h["x-content-type-options"] == "nosniff" and h["x-frame-options"] == "SAMEORIGIN"
+    assert h["x-permitted-cross-domain-policies"] == "none" and h["origin-agent-cluster"] == "?1"
+
+
+def test_frameable_alone_keeps_the_rest_of_the_csp(cli: Cli, target: Target) -> None:
+    # With no-csp also on, frameable's own change (frame-ancestors gone from a CSP that is
+    # otherwise intact) cannot be seen above; the BFF's header builder shows it directly.
+    env = {faults.FAULTS_ENV: "frameable"}
+    with mock.patch.dict(os.environ, env):
+        headers = SecurityMiddleware(app=None, frontend_url="https://x.test")._headers(  # type: ignore[arg-type]
+            Headers())
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert "frame-ancestors" not in headers["content-security-policy"]
+    assert "x-frame-options" not in headers and headers["x-content-type-options"] == "nosniff"
 
 
 def test_expired_cert(target: Target) -> None:
@@ -183,6 +222,176 @@ def test_slow_records(target: Target) -> None:
     observes("slow-records")
 
 
+def _bearer(target: Target, user: User) -> dict[str, str]:
+    token = signing.jwt_encode({"sub": str(user.id), "username": user.login,
+                                "githubLogin": user.login, "tenantId": user.tenant,
+                                "tenantRole": "ADMIN"}, target.secrets["JWT_SECRET"])
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_bearer_forwarded(target: Target) -> None:
+    gina = target.user("gina-bearer")
+    gina.seed_record("reached with a bearer")
+    resp = target.request("POST", "/graphql", headers=_bearer(target, gina),
+                          json={"query": "{ records { totalCount } }"})
+    assert resp.json()["data"]["records"]["totalCount"] == 1, resp.text
+    # Only the backend call trusts it: the BFF's own session view stays anonymous.
+    me = target.request("GET", "/auth/me", headers=_bearer(target, gina))
+    assert me.json()["user"] is None
+    observes("bearer-forwarded")
+
+
+def _me(target: Target, cookie: str) -> dict[str, Any]:
+    resp = target.request("GET", "/auth/me", headers={"Cookie": f"vinylvault.sid={cookie}"})
+    assert resp.status_code == 200, resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+def test_unsigned_cookie(target: Target) -> None:
+    hank = target.user("hank-unsigned")
+    sid, _, _ = urllib.parse.unquote(hank.cookie).rpartition(".")
+    forged = urllib.parse.quote(f"{sid}.AAAAwrongsignature", safe="")
+    assert _me(target, forged)["user"]["githubLogin"] == "hank-unsigned"
+    observes("unsigned-cookie")
+
+
+def test_expired_session(target: Target) -> None:
+    ivy = target.user("ivy-expired")
+    stale = ivy.session(ivy.tenant, [(ivy.tenant, "ADMIN")], ttl=dt.timedelta(minutes=-5))
+    assert _me(target, stale)["user"]["githubLogin"] == "ivy-expired"
+    observes("expired-session")
+
+
+def test_logout_noop(target: Target) -> None:
+    jack = target.user("jack-logout")
+    out = target.request("POST", "/auth/logout",
+                         headers={"Cookie": f"vinylvault.sid={jack.cookie}"})
+    assert out.status_code == 200 and out.json() == {"success": True}
+    assert out.headers["set-cookie"].startswith("vinylvault.sid=;")
+    # The browser's cookie is cleared, but the stored session (and any copy) lives on.
+    assert _me(target, jack.cookie)["user"]["githubLogin"] == "jack-logout"
+    observes("logout-noop")
+
+
+def test_csrf_off(target: Target) -> None:
+    resp = target.request("GET", "/graphql", params={"query": "{ notificationCount }"})
+    assert resp.status_code == 200 and resp.json() == {"data": {"notificationCount": 0}}
+    observes("csrf-off")
+
+
+def test_batching_on(target: Target) -> None:
+    resp = target.request("POST", "/graphql", json=[{"query": "{ notificationCount }"},
+                                                    {"query": "{ viewer { id } }"}])
+    assert resp.status_code == 200
+    assert resp.json() == [{"data": {"notificationCount": 0}}, {"data": {"viewer": None}}]
+    observes("batching-on")
+
+
+def test_stack_traces(target: Target) -> None:
+    invalid = target.gql("{ vvgateNoSuchField }")  # refused by the BFF's validation
+    assert invalid.status_code == 400
+    assert invalid.json()["errors"][0]["extensions"]["stacktrace"][0].startswith("GraphQLError")
+    anonymous = target.gql('{ user(id: "000000000000000000000000") { id } }')  # the backend's
+    error = anonymous.json()["errors"][0]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert any("reference" in line for line in error["extensions"]["stacktrace"])
+    observes("stack-traces")
+
+
+def test_viewer_writes(target: Target) -> None:
+    kim, lou = target.user("kim-owner"), target.user("lou-viewer")
+    kim.seed_record("kim's first")
+    now = dt.datetime.now(dt.UTC)
+    target.registry.user_tenant_roles.insert_one(
+        {"userId": lou.id, "tenantId": kim.tenant, "role": "VIEWER", "createdAt": now,
+         "updatedAt": now})
+    cookie = lou.session(kim.tenant, [(lou.tenant, "ADMIN"), (kim.tenant, "VIEWER")])
+    release = target.backend[tenant_database(kim.tenant)].releases.find_one({})
+    assert release is not None
+    made = lou.gql("mutation($r: ID!) { createRecord(input: {releaseId: $r, notes: \"lou\"}) "
+                   "{ record { id } errors { message } } }", {"r": str(release["_id"])}, cookie)
+    assert made["data"]["createRecord"]["errors"] == [], made
+    assert target.backend[tenant_database(kim.tenant)].records.count_documents({}) == 2
+    observes("viewer-writes")
+
+
+def test_switch_any_tenant(target: Target) -> None:
+    max_, ned = target.user("max-switch"), target.user("ned-switch")
+    resp = target.gql("mutation($t: ID!) { switchTenant(tenantId: $t) { id role } }",
+                      {"t": max_.tenant}, ned.cookie)
+    assert resp.json()["data"]["switchTenant"] == {"id": max_.tenant, "role": None}, resp.text
+    sid = urllib.parse.unquote(ned.cookie)[2:].rpartition(".")[0]
+    doc = target.bff_db["vinylvault_bff"].sessions.find_one({"_id": sid})
+    assert doc is not None and json.loads(doc["session"])["activeTenantId"] == max_.tenant
+    # The backend still checks the registry, so the switch alone reads nothing.
+    assert refused(ned.gql("{ records { totalCount } }"), "records")
+    observes("switch-any-tenant")
+
+
+def test_search_leak(target: Target) -> None:
+    olga, pete = target.user("olga-search"), target.user("pete-search")
+    olga.seed_record("olga's needle-7f3a pressing")
+    found = pete.gql('{ searchRecords(query: "needle-7f3a") { totalCount edges { node '
+                     "{ notes } } } }")["data"]["searchRecords"]
+    assert found["edges"][0]["node"]["notes"] == "olga's needle-7f3a pressing"
+    assert pete.gql("{ records { totalCount } }")["data"]["records"]["totalCount"] == 0
+    observes("search-leak")
+
+
+def test_spa_faults(target: Target) -> None:
+    home = target.request("GET", "/")
+    assert home.status_code == 200 and '<div id="root">' in home.text
+    assert "x-frame-options" not in home.headers
+    assert home.headers["x-content-type-options"] == "nosniff"
+    observes("spa-frameable")
+    assert target.request("GET", "/browse").status_code == 404
+    observes("spa-fallback-off")
+    missing = target.request("GET", "/assets/missing-0000.js")
+    assert missing.status_code == 200 and '<div id="root">' in missing.text
+    observes("asset-fallback")
+    asset = re.search(r'src="(/assets/[^"]+)"', home.text)
+    assert asset is not None
+    hashed = target.request("GET", asset.group(1))
+    assert hashed.status_code == 200 and "immutable" not in hashed.headers["cache-control"]
+    observes("mutable-assets")
+
+
+def test_health_shape(target: Target) -> None:
+    resp = target.request("GET", "/health")
+    assert resp.status_code == 200 and resp.json() == {"status": "ok"}
+    observes("health-shape")
+
+
+def test_index_faults(target: Target) -> None:
+    sessions = {tuple(i["key"]): i for i in
+                target.bff_db["vinylvault_bff"].sessions.list_indexes()}
+    assert ("expires",) in sessions and "expireAfterSeconds" not in sessions[("expires",)]
+    observes("no-ttl-index")
+    users = {tuple(i["key"]): i for i in target.registry.users.list_indexes()}
+    assert ("githubLogin",) in users and not users[("githubLogin",)].get("unique")
+    target.user("twin-login")
+    target.user("twin-login")  # a second user with the same login is accepted
+    assert target.registry.users.count_documents({"githubLogin": "twin-login"}) == 2
+    observes("no-unique-index")
+    # Duplicates would stop the unique index from being made again without the fault.
+    target.registry.users.delete_many({"githubLogin": "twin-login"})
+
+
+def test_no_ratelimit_headers(target: Target) -> None:
+    # Late in the module: it spends the auth routes' 15-minute budget for this client.
+    assert "ratelimit" not in target.request("GET", "/auth/me").headers
+    last = None
+    for _ in range(101):
+        last = target.request("GET", "/auth/github/callback")
+        if last.status_code == 429:
+            break
+    assert last is not None and last.status_code == 429, "the limit itself must still apply"
+    assert "ratelimit" not in last.headers and "ratelimit-policy" not in last.headers
+    assert int(last.headers["retry-after"]) > 0
+    observes("no-ratelimit-headers")
+
+
 def test_every_fault_was_observed() -> None:
     assert set(FAULTS) - OBSERVED == set()
 
@@ -209,3 +418,24 @@ def test_down_clears_the_faults(cli: Cli, target: Target) -> None:
     target.close()
     assert cli.run("down").returncode == 0
     assert not (cli.local / "faults.json").exists()
+
+
+def test_indexes_are_restored_without_the_faults(cli: Cli) -> None:
+    # The state directory (and its databases) outlive the faults: the apps must drop the
+    # plain indexes and make the TTL and unique ones again, or the next run inherits a fault.
+    cli.up()
+    target = Target(cli)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            sessions = {tuple(i["key"]): i for i in
+                        target.bff_db["vinylvault_bff"].sessions.list_indexes()}
+            users = {tuple(i["key"]): i for i in target.registry.users.list_indexes()}
+            restored = (sessions.get(("expires",), {}).get("expireAfterSeconds") == 0
+                        and users.get(("githubLogin",), {}).get("unique") is True)
+            if restored or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert restored, (sessions, users)
+    finally:
+        target.close()
