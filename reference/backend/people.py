@@ -130,6 +130,9 @@ def create_tenant(ctx: Context, data: dict[str, Any]) -> Doc:
         tenant_id = org_tenant(data["githubOrgId"])
     existing = ctx.registry.tenants.find_one({"tenantId": tenant_id})
     if existing is not None:
+        if faults.active("tenant-takeover"):
+            # Fault: "creating" a tenant that exists hands it to whoever asks.
+            _grant(ctx, me, tenant_id, "ADMIN", replace=True)
         if ctx.role_in(tenant_id) != "ADMIN":
             raise forbidden("Admin role required for this tenant")
         return present.tenant(existing, "ADMIN")
@@ -203,7 +206,13 @@ def send_friend_request(ctx: Context, github_login: str) -> Doc:
 def respond(ctx: Context, request_id: str, accept: bool) -> Doc:
     me = ctx.user_id()
     doc = ctx.registry.friend_requests.find_one({"_id": object_id(request_id)})
-    if doc is None or doc["recipientId"] != me:
+    if doc is None:
+        raise forbidden("Not your friend request")
+    answerers = {doc["recipientId"]}
+    if faults.active("self-accept"):
+        # Fault: the requester may answer its own request, and so befriend anyone.
+        answerers.add(doc["requesterId"])
+    if me not in answerers:
         raise forbidden("Not your friend request")
     if doc["status"] != "PENDING":
         raise bad_input("This request was already answered")
@@ -213,7 +222,8 @@ def respond(ctx: Context, request_id: str, accept: bool) -> Doc:
     )
     if accept:
         # Each side may view the other's personal collection; never downgrade a stronger role.
-        for viewer_id, owner_id in ((me, doc["requesterId"]), (doc["requesterId"], me)):
+        recipient, requester = doc["recipientId"], doc["requesterId"]
+        for viewer_id, owner_id in ((recipient, requester), (requester, recipient)):
             _grant(ctx, viewer_id, personal_tenant(str(owner_id)), "VIEWER", replace=False)
     doc["status"] = status
     return _request(ctx, doc)

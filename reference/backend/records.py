@@ -170,10 +170,27 @@ def create(ctx: Context, data: dict[str, Any]) -> Doc:
     return {"record": present_record(db, doc), "errors": []}
 
 
-def update(ctx: Context, data: dict[str, Any]) -> Doc:
+def _db_holding(ctx: Context, oid: ObjectId | None) -> Database | None:  # type: ignore[type-arg]
+    """Fault cross-tenant-write: the tenant database that holds the record, whoever's it is."""
+    for tenant in ctx.registry.tenants.find({}, {"tenantId": 1}):
+        db = ctx.tenant_db(tenant["tenantId"])
+        if oid is not None and db.records.find_one({"_id": oid}, {"_id": 1}):
+            return db
+    return None
+
+
+def _write_db(ctx: Context, oid: ObjectId | None) -> Database:  # type: ignore[type-arg]
     tenant_id, _ = ctx.active_tenant(writers=True)
-    db = ctx.tenant_db(tenant_id)
+    own = ctx.tenant_db(tenant_id)
+    if faults.active("cross-tenant-write"):
+        holder = _db_holding(ctx, oid)
+        return own if holder is None else holder
+    return own
+
+
+def update(ctx: Context, data: dict[str, Any]) -> Doc:
     oid = _oid(data.get("id"))
+    db = _write_db(ctx, oid)
     changes = {k: data[k] for k in _RECORD_FIELDS if k in data}
     changes["updatedAt"] = dt.datetime.now(dt.UTC)
     doc = db.records.find_one_and_update({"_id": oid}, {"$set": changes},
@@ -184,9 +201,8 @@ def update(ctx: Context, data: dict[str, Any]) -> Doc:
 
 
 def delete(ctx: Context, data: dict[str, Any]) -> Doc:
-    tenant_id, _ = ctx.active_tenant(writers=True)
-    db = ctx.tenant_db(tenant_id)
     oid = _oid(data.get("id"))
+    db = _write_db(ctx, oid)
     if oid is None or db.records.delete_one({"_id": oid}).deleted_count == 0:
         return {"deletedRecordId": None, "errors": [{"field": "id", "message": "Record not found"}]}
     return {"deletedRecordId": str(oid), "errors": []}

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from reference import faults
 from reference.bff.sessions import Session, SessionStore
 from reference.bff.upstream import Backend
 
@@ -32,7 +33,11 @@ def routes(store: SessionStore, backend: Backend, public_url: str, client_id: st
         session = await store.load(request)
         user = session.user if session else None
         if session is None or user is None:
-            return JSONResponse({"user": None, "availableTenants": [], "activeTenant": None})
+            resp = JSONResponse({"user": None, "availableTenants": [], "activeTenant": None})
+            if session is None and faults.active("session-for-everyone"):
+                # Fault: a stored session per visitor, which lets anyone fill the store.
+                resp.headers.append("set-cookie", await store.save(store.new()))
+            return resp
         fresh = await backend.tenants_of(session)
         tenants = [_tenant_view(t) for t in (
             fresh if fresh is not None else session.data.get("availableTenants") or [])]

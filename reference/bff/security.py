@@ -111,7 +111,8 @@ class SecurityMiddleware:
         # Fault cors-reflect: trust whatever Origin the request names.
         allowed = origin if faults.active("cors-reflect") and origin else self.frontend_url
         out["access-control-allow-origin"] = allowed
-        out["access-control-allow-credentials"] = "true"
+        if not faults.active("cors-no-credentials"):  # Fault: the SPA's fetches lose cookies.
+            out["access-control-allow-credentials"] = "true"
         out["vary"] = "Origin"
         return out
 

@@ -34,6 +34,8 @@ def build_app() -> Starlette:
     html_headers = dict(_HTML_HEADERS)
     if faults.active("spa-frameable"):
         del html_headers["X-Frame-Options"]  # Fault: any site may frame the app (clickjacking).
+    if faults.active("spa-sniffable"):
+        del html_headers["X-Content-Type-Options"]  # Fault: browsers may sniff the type.
     asset_headers = dict(_ASSET_HEADERS)
     if faults.active("mutable-assets"):
         # Fault: browsers revalidate hashed files that can never change.

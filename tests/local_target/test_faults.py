@@ -139,8 +139,9 @@ def test_bff_header_faults(target: Target) -> None:
     assert h["x-powered-by"] == "Express"
     observes("powered-by")
     assert h["access-control-allow-origin"] == "https://evil.example"
-    assert h["access-control-allow-credentials"] == "true"
     observes("cors-reflect")
+    assert "access-control-allow-credentials" not in h
+    observes("cors-no-credentials")
     assert "content-security-policy" not in h
     observes("no-csp")
     assert "x-content-type-options" not in h
@@ -339,12 +340,60 @@ def test_search_leak(target: Target) -> None:
     observes("search-leak")
 
 
+def test_session_for_everyone(target: Target) -> None:
+    resp = target.request("GET", "/auth/me")
+    assert resp.json()["user"] is None
+    cookie = resp.headers["set-cookie"]
+    assert cookie.startswith("vinylvault.sid=s%3A")
+    sid = urllib.parse.unquote(cookie.split(";")[0].partition("=")[2])[2:].rpartition(".")[0]
+    assert target.bff_db["vinylvault_bff"].sessions.find_one({"_id": sid}) is not None
+    observes("session-for-everyone")
+
+
+def test_cross_tenant_write(target: Target) -> None:
+    quinn, rosa = target.user("quinn-write"), target.user("rosa-write")
+    record_id = quinn.seed_record("quinn's, not rosa's")
+    gone = rosa.gql("mutation($id: ID!) { deleteRecord(input: {id: $id}) { deletedRecordId } }",
+                    {"id": record_id})
+    assert gone["data"]["deleteRecord"]["deletedRecordId"] == record_id, gone
+    assert target.backend[tenant_database(quinn.tenant)].records.count_documents({}) == 0
+    observes("cross-tenant-write")
+
+
+def test_tenant_takeover(target: Target) -> None:
+    sam, tess = target.user("sam-org"), target.user("tess-org")
+    create = ("mutation($id: String!) { createTenant(input: {tenantType: ORGANIZATION, "
+              'name: "Org", githubOrgId: $id, githubOrgName: "Org"}) { id role } }')
+    made = sam.gql(create, {"id": "77001"})
+    assert made["data"]["createTenant"] == {"id": "org_77001", "role": "ADMIN"}, made
+    taken = tess.gql(create, {"id": "77001"})
+    assert taken["data"]["createTenant"] == {"id": "org_77001", "role": "ADMIN"}, taken
+    role = target.registry.user_tenant_roles.find_one({"userId": tess.id,
+                                                       "tenantId": "org_77001"})
+    assert role is not None and role["role"] == "ADMIN"
+    observes("tenant-takeover")
+
+
+def test_self_accept(target: Target) -> None:
+    uma, vic = target.user("uma-friend"), target.user("vic-friend")
+    request = vic.gql("mutation($l: String!) { sendFriendRequest(githubLogin: $l) { id } }",
+                      {"l": uma.login})["data"]["sendFriendRequest"]["id"]
+    answered = vic.gql("mutation($r: ID!) { respondToFriendRequest(requestId: $r, "
+                       "accept: true) { status } }", {"r": request})
+    assert answered["data"]["respondToFriendRequest"]["status"] == "ACCEPTED", answered
+    role = target.registry.user_tenant_roles.find_one({"userId": vic.id, "tenantId": uma.tenant})
+    assert role is not None and role["role"] == "VIEWER"
+    observes("self-accept")
+
+
 def test_spa_faults(target: Target) -> None:
     home = target.request("GET", "/")
     assert home.status_code == 200 and '<div id="root">' in home.text
     assert "x-frame-options" not in home.headers
-    assert home.headers["x-content-type-options"] == "nosniff"
     observes("spa-frameable")
+    assert "x-content-type-options" not in home.headers
+    observes("spa-sniffable")
+    assert home.headers["cache-control"] == "no-cache"  # the rest of the HTML's headers
     assert target.request("GET", "/browse").status_code == 404
     observes("spa-fallback-off")
     missing = target.request("GET", "/assets/missing-0000.js")
