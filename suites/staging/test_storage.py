@@ -13,12 +13,14 @@ import pytest
 
 from fixtures.evidence import Evidence
 from fixtures.kube_objects import Kube
-from fixtures.profile import Profile
 from fixtures.storage_checks import (
     BIND_TIMEOUT_S,
+    PROBE_TEXT,
     RELEASE_TIMEOUT_S,
     claim,
     local_directory,
+    probe_pod,
+    run_pod,
     wait_phase,
 )
 
@@ -63,16 +65,26 @@ def test_claim_binds_with_the_expected_nfs_path(bound_claim: tuple[dict[str, Any
     assert pv["spec"].get("persistentVolumeReclaimPolicy") == "Retain"
 
 
-def test_volume_holds_data(bound_claim: tuple[dict[str, Any], ...], profile: Profile) -> None:
-    _, pv = bound_claim
+def test_volume_holds_data(kube: Kube, bound_claim: tuple[dict[str, Any], ...],
+                           throwaway_namespace: str, run_id: str) -> None:
+    pvc, pv = bound_claim
     directory = local_directory(pv)
-    if directory is None:
-        pytest.skip("pod write/read-back runs only where pods really run; this cluster's "
-                    "NFS server is remote and its pods are checked by the rollout gate")
-    assert directory.is_dir(), f"the provisioner created no directory {directory}"
-    probe = directory / "vvgate-probe"
-    probe.write_text("Hello NFS\n")
-    assert probe.read_text() == "Hello NFS\n"
+    if directory is not None:
+        # The local cluster's pods are simulated: check the provisioner's directory.
+        assert directory.is_dir(), f"the provisioner created no directory {directory}"
+        probe = directory / "vvgate-probe"
+        probe.write_text(f"{PROBE_TEXT}\n")
+        assert probe.read_text() == f"{PROBE_TEXT}\n"
+        return
+    # A real cluster: one pod writes as the Mongo UID, a second pod reads it back.
+    claim_name = pvc["metadata"]["name"]
+    run_pod(kube, probe_pod("vvgate-nfs-writer", throwaway_namespace, claim_name,
+                            f"echo '{PROBE_TEXT}' > /data/probe.txt", run_id))
+    log = run_pod(kube, probe_pod("vvgate-nfs-reader", throwaway_namespace, claim_name,
+                                  "cat /data/probe.txt", run_id))
+    assert log.strip() == PROBE_TEXT, f"the second pod read {log.strip()!r}"
+    for name in ("vvgate-nfs-writer", "vvgate-nfs-reader"):
+        kube.delete("v1", "Pod", name, throwaway_namespace)
 
 
 def test_deleted_claim_leaves_volume_released_and_data_archived(
