@@ -82,6 +82,9 @@ FAULTS: dict[str, Fault] = {
         Fault("session-for-everyone", "auth",
               "anonymous GET /auth/me creates a session and sets vinylvault.sid "
               "(express-session saveUninitialized)", ("bff",)),
+        Fault("oauth-http-callback", "auth",
+              "GET /auth/github sends redirect_uri=http://<host>/auth/github/callback (the "
+              "BFF ignores X-Forwarded-Proto)", ("bff",)),
         Fault("no-ratelimit-headers", "auth",
               "rate limits still apply but responses carry no RateLimit/RateLimit-Policy",
               ("bff",)),
@@ -123,6 +126,8 @@ FAULTS: dict[str, Fault] = {
               "the SPA's HTML is served without X-Frame-Options: DENY", ("frontend",)),
         Fault("insecure-cookie", "headers",
               "the session cookie vinylvault.sid is set without Secure", ("bff",)),
+        Fault("cookie-path", "headers",
+              "the session cookie vinylvault.sid is set with Path=/auth, not Path=/", ("bff",)),
         Fault("cookie-samesite-none", "headers",
               "the session cookie vinylvault.sid is set with SameSite=None", ("bff",)),
         # health

@@ -55,6 +55,11 @@ class SessionStore:
         same_site = "None" if faults.active("cookie-samesite-none") else "Lax"
         return f"{http_only}{secure}; SameSite={same_site}"
 
+    @staticmethod
+    def _cookie_path() -> str:
+        # Fault cookie-path: the browser would not send the session to /graphql.
+        return "/auth" if faults.active("cookie-path") else "/"
+
     def new(self) -> Session:
         expires = dt.datetime.now(dt.UTC) + MAX_AGE
         data = {"cookie": {
@@ -62,7 +67,7 @@ class SessionStore:
             "expires": _js_date(expires),
             "secure": not faults.active("insecure-cookie"),
             "httpOnly": not faults.active("weak-cookie"),
-            "path": "/",
+            "path": self._cookie_path(),
             "sameSite": "none" if faults.active("cookie-samesite-none") else "lax",
         }}
         return Session(secrets.token_urlsafe(24), data, expires, is_new=True)
@@ -99,7 +104,8 @@ class SessionStore:
         doc = {"_id": session.sid, "expires": session.expires,
                "session": json.dumps(session.data, separators=(",", ":"))}
         await run_in_threadpool(self._col.replace_one, {"_id": session.sid}, doc, upsert=True)
-        return (f"{COOKIE_NAME}={signing.sign_sid(session.sid, self._secret)}; Path=/; "
+        return (f"{COOKIE_NAME}={signing.sign_sid(session.sid, self._secret)}; "
+                f"Path={self._cookie_path()}; "
                 f"Expires={format_datetime(session.expires.astimezone(dt.UTC), usegmt=True)}"
                 f"{self._cookie_flags()}")
 
@@ -107,5 +113,6 @@ class SessionStore:
         # Fault logout-noop: the browser forgets the cookie, but a copied cookie still works.
         if session is not None and not faults.active("logout-noop"):
             await run_in_threadpool(self._col.delete_one, {"_id": session.sid})
-        return (f"{COOKIE_NAME}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+        return (f"{COOKIE_NAME}=; Path={self._cookie_path()}; "
+                "Expires=Thu, 01 Jan 1970 00:00:00 GMT"
                 f"{self._cookie_flags()}")

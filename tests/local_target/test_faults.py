@@ -122,7 +122,8 @@ def test_weak_insecure_and_cross_site_cookie(target: Target) -> None:
     observes("insecure-cookie")
     assert "SameSite=None" in flags and "SameSite=Lax" not in flags
     observes("cookie-samesite-none")
-    assert "Path=/" in flags  # the one flag no fault touches
+    assert "Path=/auth" in flags and "Path=/" not in flags
+    observes("cookie-path")
 
 
 def test_unsigned_webhook(target: Target) -> None:
@@ -273,6 +274,13 @@ def test_logout_noop(target: Target) -> None:
     # The browser's cookie is cleared, but the stored session (and any copy) lives on.
     assert _me(target, jack.cookie)["user"]["githubLogin"] == "jack-logout"
     observes("logout-noop")
+
+
+def test_oauth_http_callback(target: Target) -> None:
+    location = target.request("GET", "/auth/github").headers["location"]
+    assert "redirect_uri=http%3A%2F%2Fvinylvault.local.test%2Fauth%2Fgithub%2Fcallback" in location
+    assert location.startswith("https://github.com/login/oauth/authorize?")
+    observes("oauth-http-callback")
 
 
 def test_csrf_off(target: Target) -> None:
