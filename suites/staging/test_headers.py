@@ -86,10 +86,11 @@ def test_no_x_powered_by(http: TargetHttp, path: str) -> None:
         f"{path} announces X-Powered-By: {response.headers['x-powered-by']}")
 
 
+@pytest.mark.parametrize("path", ["/", "/browse"])
 @pytest.mark.parametrize(("header", "expected"),
                          [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY")])
-def test_spa_html_headers(http: TargetHttp, header: str, expected: str) -> None:
-    response = http.get("/")
+def test_spa_html_headers(http: TargetHttp, header: str, expected: str, path: str) -> None:
+    response = http.get(path)
     value = response.headers.get(header)
     assert value is not None and value.upper() == expected.upper(), (
         f"SPA HTML has {header}: {value!r}, expected {expected!r}")

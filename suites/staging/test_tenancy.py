@@ -31,6 +31,13 @@ class OwnedRecord:
     id: str
     notes: str
     token: str
+    stored: dict[str, Any]  # the document as A's tenant database held it after creation
+
+    def now(self, mongo: MongoAccess, database: str) -> dict[str, Any] | None:
+        """The same document (by _id) as it is now, or None once it is gone."""
+        doc: dict[str, Any] | None = mongo.tenant_db(database).records.find_one(
+            {"_id": self.stored["_id"]})
+        return doc
 
 
 def _records_text(response: Any) -> str:
@@ -49,22 +56,38 @@ def module_gql(target_http: TargetHttp,
     return Gql(target_http, _gql_shapes)
 
 
-@pytest.fixture(scope="module")
-def a_record(module_gql: Gql, world: SyntheticWorld, user_a: SyntheticUser,
-             mongo: MongoAccess, run_id: str) -> OwnedRecord:
-    token = f"vvgate-{run_id}-{pysecrets.token_hex(4)}"
+def _create_record(gql: Gql, world: SyntheticWorld, owner: SyntheticUser,
+                   mongo: MongoAccess) -> OwnedRecord:
+    """A record created through the API by its owner, as the application stores it."""
+    token = f"vvgate-{world.run_id}-{pysecrets.token_hex(4)}"
     notes = f"{token} private notes of A"
-    release = world.seed_release(user_a, f"{token} release")
-    response = module_gql.call(BY_FIELD["createRecord"],
-                               {"release_id": str(release), "notes": notes}, cookie=user_a.cookie)
+    release = world.seed_release(owner, f"{token} release")
+    response = gql.call(BY_FIELD["createRecord"], {"release_id": str(release), "notes": notes},
+                        cookie=owner.cookie)
     payload = field_value(response, "createRecord") or {}
     record = payload.get("record") or {}
     if not record.get("id"):
         pytest.fail(f"setup: A could not create a record in A's own tenant: "
                     f"{error_messages(response)[:2]} {payload.get('errors')}")
-    if _stored(mongo, user_a.database, notes) is None:
-        pytest.fail(f"setup: A's new record is not in A's tenant database {user_a.database}")
-    return OwnedRecord(str(record["id"]), notes, token)
+    stored = _stored(mongo, owner.database, notes)
+    if stored is None:
+        pytest.fail(f"setup: A's new record is not in A's tenant database {owner.database}")
+    return OwnedRecord(str(record["id"]), notes, token, stored)
+
+
+@pytest.fixture(scope="module")
+def a_record(module_gql: Gql, world: SyntheticWorld, user_a: SyntheticUser,
+             mongo: MongoAccess) -> OwnedRecord:
+    """A's record that the read checks look for; no check writes to it."""
+    return _create_record(module_gql, world, user_a, mongo)
+
+
+@pytest.fixture
+def a_target_record(gql: Gql, world: SyntheticWorld, user_a: SyntheticUser,
+                    mongo: MongoAccess) -> OwnedRecord:
+    """A fresh record of A's for one write attempt, so a write that gets through
+    cannot spoil the other checks."""
+    return _create_record(gql, world, user_a, mongo)
 
 
 def test_owner_sees_own_record(gql: Gql, user_a: SyntheticUser, a_record: OwnedRecord) -> None:
@@ -91,15 +114,15 @@ def test_record_of_a_is_invisible_to_b(gql: Gql, user_b: SyntheticUser, a_record
 
 @pytest.mark.parametrize("field", ["updateRecord", "deleteRecord"])
 def test_b_cannot_change_a_record(gql: Gql, user_b: SyntheticUser, user_a: SyntheticUser,
-                                  a_record: OwnedRecord, mongo: MongoAccess, field: str) -> None:
-    before = _stored(mongo, user_a.database, a_record.notes)
-    assert before is not None, "control: A's record is gone before the attempt"
-    response = gql.call(BY_FIELD[field], {"id": a_record.id, "notes": "vvgate: changed by B"},
+                                  a_target_record: OwnedRecord, mongo: MongoAccess,
+                                  field: str) -> None:
+    record = a_target_record
+    response = gql.call(BY_FIELD[field], {"id": record.id, "notes": "vvgate: changed by B"},
                         cookie=user_b.cookie)
     payload = field_value(response, field) or {}
-    after = _stored(mongo, user_a.database, a_record.notes)
-    assert after is not None, f"B's {field} removed or rewrote A's record in the database"
-    assert after == before, f"B's {field} changed A's record in the database"
+    after = record.now(mongo, user_a.database)
+    assert after is not None, f"B's {field} deleted A's record from the database"
+    assert after == record.stored, f"B's {field} changed A's record in the database"
     succeeded = payload.get("record") or payload.get("deletedRecordId")
     assert not succeeded, f"B's {field} on A's record reported success: {payload}"
 
@@ -181,8 +204,9 @@ def b_as_viewer(world: SyntheticWorld, user_a: SyntheticUser,
 
 @pytest.mark.parametrize("field", ["createRecord", "updateRecord", "deleteRecord"])
 def test_viewer_cannot_write(gql: Gql, b_as_viewer: str, user_a: SyntheticUser,
-                             a_record: OwnedRecord, mongo: MongoAccess, world: SyntheticWorld,
-                             field: str) -> None:
+                             a_target_record: OwnedRecord, mongo: MongoAccess,
+                             world: SyntheticWorld, field: str) -> None:
+    a_record = a_target_record
     control = gql.call(BY_FIELD["record"], {"id": a_record.id}, cookie=b_as_viewer)
     assert field_value(control, "record"), (
         f"control: a VIEWER cannot read the tenant's record: {error_messages(control)[:2]}")
