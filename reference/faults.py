@@ -52,6 +52,17 @@ FAULTS: dict[str, Fault] = {
               "the ingress serves a certificate whose notAfter is in the past", ("traefik",)),
         Fault("tls10", "tls",
               "the ingress accepts TLS 1.0 and 1.1 (minVersion VersionTLS10)", ("traefik",)),
+        Fault("cert-expiring-soon", "tls",
+              "the ingress serves a certificate valid now whose notAfter is 7 days away",
+              ("traefik",)),
+        Fault("not-yet-valid-cert", "tls",
+              "the ingress serves a certificate whose notBefore is 30 days in the future",
+              ("traefik",)),
+        Fault("weak-ciphers", "tls",
+              "the ingress offers TLS_ECDHE_ECDSA_WITH_RC4_128_SHA under TLS 1.2 "
+              "(tls.options cipherSuites)", ("traefik",)),
+        Fault("no-https-redirect", "tls",
+              "plain HTTP redirects to HTTPS with 302 Found, not permanently", ("traefik",)),
         Fault("mongo-noauth", "database",
               "both SecantusDB servers run without --auth (anonymous access)",
               ("mongo-bff", "mongo-backend")),
@@ -151,12 +162,23 @@ FAULTS: dict[str, Fault] = {
 }
 
 
+# Faults that each choose the one leaf the ingress serves: at most one of them at a time.
+EXCLUSIVE: tuple[tuple[str, ...], ...] = (
+    ("expired-cert", "cert-expiring-soon", "not-yet-valid-cert"),
+)
+
+
 class UnknownFaultError(ValueError):
     pass
 
 
+class ConflictingFaultsError(ValueError):
+    pass
+
+
 def parse(spec: str | None) -> tuple[str, ...]:
-    """`a,b` -> ('a', 'b') in table order; raises UnknownFaultError on a name not in FAULTS."""
+    """`a,b` -> ('a', 'b') in table order; raises UnknownFaultError on a name not in FAULTS
+    and ConflictingFaultsError on two faults of one EXCLUSIVE group."""
     if not spec:
         return ()
     names = {n.strip() for n in spec.split(",") if n.strip()}
@@ -165,6 +187,12 @@ def parse(spec: str | None) -> tuple[str, ...]:
         raise UnknownFaultError(
             f"unknown fault {unknown[0]!r}; known: {', '.join(FAULTS)}"
         )
+    for group in EXCLUSIVE:
+        chosen = [n for n in group if n in names]
+        if len(chosen) > 1:
+            raise ConflictingFaultsError(
+                f"faults {' and '.join(chosen)} cannot be combined: each one chooses the "
+                f"certificate the ingress serves")
     return tuple(n for n in FAULTS if n in names)
 
 

@@ -155,6 +155,12 @@ def local_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTarg
     ("tls10", {"test_legacy_protocol_rejected[TLS 1.0]",
                "test_legacy_protocol_rejected[TLS 1.1]"}),
     ("expired-cert", {"test_certificate_not_expiring"}),
+    ("cert-expiring-soon", {"test_certificate_not_expiring"}),
+    ("not-yet-valid-cert", {"test_certificate_already_valid"}),
+    ("weak-ciphers", {"test_no_weak_cipher_suites"}),
+    ("no-https-redirect", {"test_http_redirects_permanently_to_https[/]",
+                           "test_http_redirects_permanently_to_https"
+                           "[/browse?vvgate=redirect-probe]"}),
 ])
 def test_fault_fails_exactly_its_checks(local_target: LocalTarget, fault: str | None,
                                         expected: set[str]) -> None:

@@ -1,9 +1,10 @@
-"""A local CA and the ingress certificates it signs (a valid one and a deliberately expired one)."""
+"""A local CA and the ingress certificates it signs: a valid one and deliberately faulty ones."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography import x509
@@ -13,6 +14,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 LEAF_DAYS = 90
 RENEW_BEFORE_DAYS = 30
+# cert-expiring-soon: below the gate's default 21-day threshold, reissued to stay near a week.
+EXPIRING_DAYS = 7
+# not-yet-valid-cert: notBefore this far ahead, reissued before it comes close.
+NOT_YET_VALID_DAYS = 30
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
@@ -81,8 +86,16 @@ def _issue(host: str, ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
                           + ca_cert.public_bytes(serialization.Encoding.PEM))
 
 
+def _stale(cert_path: Path, key_path: Path,
+           fresh: Callable[[x509.Certificate], bool]) -> bool:
+    if not (cert_path.is_file() and key_path.is_file()):
+        return True
+    return not fresh(x509.load_pem_x509_certificate(cert_path.read_bytes()))
+
+
 def ensure_certificates(directory: Path, host: str) -> None:
-    """ca.pem, host.pem (valid LEAF_DAYS, renewed when near expiry) and expired.pem."""
+    """ca.pem, host.pem (valid LEAF_DAYS, renewed when near expiry), and one leaf per
+    certificate fault: expired.pem, expiring.pem and future.pem (see FAULT_CERTIFICATES)."""
     ca = ensure_ca(directory)
     now = dt.datetime.now(dt.UTC)
     host_cert, host_key = directory / "host.pem", directory / "host.key"
@@ -97,3 +110,22 @@ def ensure_certificates(directory: Path, host: str) -> None:
     if not (expired_cert.is_file() and expired_key.is_file()):
         _issue(host, ca, now - dt.timedelta(days=120), now - dt.timedelta(days=1),
                expired_cert, expired_key)
+    expiring_cert, expiring_key = directory / "expiring.pem", directory / "expiring.key"
+    if _stale(expiring_cert, expiring_key,
+              lambda c: 5 < (c.not_valid_after_utc - now).days <= EXPIRING_DAYS):
+        _issue(host, ca, now - dt.timedelta(minutes=5), now + dt.timedelta(days=EXPIRING_DAYS),
+               expiring_cert, expiring_key)
+    future_cert, future_key = directory / "future.pem", directory / "future.key"
+    if _stale(future_cert, future_key,
+              lambda c: c.not_valid_before_utc - now > dt.timedelta(days=7)):
+        start = now + dt.timedelta(days=NOT_YET_VALID_DAYS)
+        _issue(host, ca, start, start + dt.timedelta(days=LEAF_DAYS), future_cert, future_key)
+
+
+# Fault -> the leaf (file stem in the CA directory) Traefik serves instead of host.pem.
+# Traefik serves one leaf, so at most one of these faults can be on at a time.
+FAULT_CERTIFICATES = {
+    "expired-cert": "expired",
+    "cert-expiring-soon": "expiring",
+    "not-yet-valid-cert": "future",
+}

@@ -54,7 +54,8 @@ def main(argv: list[str]) -> int:
         if args.command == "logs":
             return report.logs(args.component, args.lines)
         return report.list_faults()
-    except (state.LocalEnvError, faults.UnknownFaultError) as exc:
+    except (state.LocalEnvError, faults.UnknownFaultError,
+            faults.ConflictingFaultsError) as exc:
         sys.stderr.write(f"vvgate local: {exc}\n")
         return 2
     except KeyboardInterrupt:

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from reference import faults
-from reference.localenv import mongo, traefik
+from reference.localenv import ca, mongo, traefik
 from reference.localenv.paths import HOST, REPO_ROOT, Layout
 
 ORDER = ("mongo-bff", "mongo-backend", "backend", "bff", "frontend", "traefik")
@@ -65,7 +65,7 @@ def ingress_ok(https_port: int, ca_file: Path, verify_expiry: bool) -> Callable[
     def check() -> bool:
         ctx = ssl.create_default_context(cafile=str(ca_file))
         if not verify_expiry:
-            # The expired-cert fault serves an expired leaf on purpose; probe routing only.
+            # Certificate faults serve a leaf outside its dates on purpose; probe routing only.
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
         try:
@@ -130,18 +130,20 @@ def _traefik(layout: Layout, ports: dict[str, int], active: tuple[str, ...]) -> 
     ing = traefik.IngressPorts(http=ports["http"], https=ports["https"], ping=ports["ping"],
                                bff=ports["bff"], frontend=ports["frontend"],
                                backend=ports["backend"])
-    stem = "expired" if "expired-cert" in active else "host"
+    # faults.EXCLUSIVE lets at most one certificate fault through.
+    dated = [f for f in ca.FAULT_CERTIFICATES if f in active]
+    stem = ca.FAULT_CERTIFICATES[dated[0]] if dated else "host"
     cert, key = layout.ca_dir / f"{stem}.pem", layout.ca_dir / f"{stem}.key"
     dynamic_file = layout.traefik_dir / "dynamic.yml"
     static_file = layout.traefik_dir / "traefik.yml"
     dynamic_text = traefik.render(traefik.dynamic_config(
         HOST, ing, cert, key, "VersionTLS10" if "tls10" in active else "VersionTLS12",
-        expose_backend="backend-exposed" in active))
-    static_text = traefik.render(traefik.static_config(ing, dynamic_file))
+        expose_backend="backend-exposed" in active, weak_ciphers="weak-ciphers" in active))
+    static_text = traefik.render(traefik.static_config(
+        ing, dynamic_file, permanent_redirect="no-https-redirect" not in active))
     cert_hash = hashlib.sha256(cert.read_bytes()).hexdigest()
     ping_ok = _http_ok(f"http://127.0.0.1:{ing.ping}/ping")
-    routed_ok = ingress_ok(ing.https, layout.ca_dir / "ca.pem",
-                           verify_expiry="expired-cert" not in active)
+    routed_ok = ingress_ok(ing.https, layout.ca_dir / "ca.pem", verify_expiry=not dated)
     return Component(
         "traefik", [binary("traefik", "VVGATE_TRAEFIK_BIN"), f"--configfile={static_file}"],
         {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, ing.https, layout.traefik_dir,

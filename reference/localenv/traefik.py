@@ -26,13 +26,15 @@ def _prefix_rule(prefix: str) -> str:
     return f"Path(`{prefix}`) || PathPrefix(`{prefix}/`)"
 
 
-def static_config(ports: IngressPorts, dynamic_file: Path) -> dict[str, Any]:
+def static_config(ports: IngressPorts, dynamic_file: Path,
+                  permanent_redirect: bool = True) -> dict[str, Any]:
     def entrypoint(port: int, **extra: Any) -> dict[str, Any]:
         http = {"aliasHeadersStrategy": "delete", **extra}
         return {"address": f"127.0.0.1:{port}", "http": http}
 
+    # Fault no-https-redirect turns the 301 into a 302 Found.
     redirect = {"redirections": {"entryPoint": {"to": "websecure", "scheme": "https",
-                                                "permanent": True}}}
+                                                "permanent": permanent_redirect}}}
     return {
         "global": {"checkNewVersion": False, "sendAnonymousUsage": False},
         "entryPoints": {
@@ -47,8 +49,21 @@ def static_config(ports: IngressPorts, dynamic_file: Path) -> dict[str, Any]:
     }
 
 
+# Fault weak-ciphers: Go's default suites for the ECDSA leaf, plus RC4, for TLS 1.0-1.2.
+# TLS 1.3 suites are not configurable and stay as they are.
+WEAK_CIPHER_SUITES = (
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
+)
+
+
 def dynamic_config(host: str, ports: IngressPorts, cert: Path, key: Path,
-                   min_tls: str, expose_backend: bool) -> dict[str, Any]:
+                   min_tls: str, expose_backend: bool,
+                   weak_ciphers: bool = False) -> dict[str, Any]:
     bff_rule = " || ".join(f"({_prefix_rule(p)})" for p in BFF_PREFIXES)
     routers: dict[str, Any] = {
         "bff": {"rule": f"Host(`{host}`) && ({bff_rule})", "service": "bff",
@@ -72,11 +87,14 @@ def dynamic_config(host: str, ports: IngressPorts, cert: Path, key: Path,
     http: dict[str, Any] = {"routers": routers, "services": services}
     if middlewares:
         http["middlewares"] = middlewares
+    options: dict[str, Any] = {"minVersion": min_tls, "sniStrict": True}
+    if weak_ciphers:
+        options["cipherSuites"] = list(WEAK_CIPHER_SUITES)
     return {
         "http": http,
         "tls": {
             "certificates": [{"certFile": str(cert), "keyFile": str(key)}],
-            "options": {"default": {"minVersion": min_tls, "sniStrict": True}},
+            "options": {"default": options},
         },
     }
 

@@ -17,7 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from unittest import mock
 
+import httpx
 import pytest
+from cryptography import x509
+from nassl.legacy_ssl_client import LegacySslClient
+from nassl.ssl_client import OpenSslVerifyEnum, OpenSslVersionEnum
 from pymongo import MongoClient
 from starlette.datastructures import Headers
 
@@ -31,11 +35,15 @@ from .conftest import start
 from .helpers import Cli, Target, User, refused
 
 OBSERVED: set[str] = set()
+# Faults that cannot share a run with the first of their faults.EXCLUSIVE group (each chooses
+# the served certificate): observed one by one at the end, the rest all at once.
+ALONE = [n for group in faults.EXCLUSIVE for n in group[1:]]
+TOGETHER = [n for n in FAULTS if n not in ALONE]
 
 
 @pytest.fixture(scope="module")
 def target(cli: Cli) -> Iterator[Target]:
-    yield from start(cli, "--fault", ",".join(FAULTS), check_time=False)
+    yield from start(cli, "--fault", ",".join(TOGETHER), check_time=False)
 
 
 def observes(name: str) -> None:
@@ -52,7 +60,7 @@ def test_the_table_names_real_gates() -> None:
 def test_status_and_faults_json_show_the_faults(cli: Cli, target: Target) -> None:
     status = cli.run("status")
     assert status.returncode == 0, status.stdout + status.stderr
-    assert "faults: " + ", ".join(FAULTS) in status.stdout
+    assert "faults: " + ", ".join(TOGETHER) in status.stdout
     listing = cli.run("faults").stdout
     for fault in FAULTS.values():
         assert fault.name in listing and fault.gate in listing
@@ -192,6 +200,31 @@ def test_tls10(target: Target) -> None:
             ctx.wrap_socket(raw, server_hostname=target.host) as tls:
         assert tls.version() == "TLSv1"
     observes("tls10")
+
+
+def test_weak_ciphers(target: Target) -> None:
+    # Python's OpenSSL 3 has no RC4; sslyze's legacy OpenSSL client still offers it.
+    with socket.create_connection(("127.0.0.1", target.https_port), timeout=5) as raw:
+        client = LegacySslClient(underlying_socket=raw, ssl_version=OpenSslVersionEnum.TLSV1_2,
+                                 ssl_verify=OpenSslVerifyEnum.NONE)
+        client.set_cipher_list("ECDHE-ECDSA-RC4-SHA")
+        client.set_tlsext_host_name(target.host)
+        try:
+            client.do_handshake()
+            assert client.get_current_cipher_name() == "ECDHE-ECDSA-RC4-SHA"
+        finally:
+            client.shutdown()
+    observes("weak-ciphers")
+
+
+def test_no_https_redirect(target: Target) -> None:
+    assert target.profile.http_port is not None
+    with httpx.Client(trust_env=False, timeout=10) as plain:
+        resp = plain.get(f"http://127.0.0.1:{target.profile.http_port}/browse?x=1",
+                         headers={"Host": target.host})
+    assert resp.status_code == 302
+    assert resp.headers["location"] == f"https://{target.host}:{target.https_port}/browse?x=1"
+    observes("no-https-redirect")
 
 
 def test_mongo_noauth(target: Target) -> None:
@@ -449,10 +482,6 @@ def test_no_ratelimit_headers(target: Target) -> None:
     observes("no-ratelimit-headers")
 
 
-def test_every_fault_was_observed() -> None:
-    assert set(FAULTS) - OBSERVED == set()
-
-
 def test_sigterm_lets_an_in_flight_request_finish(cli: Cli, target: Target) -> None:
     # slow-records holds a request in the backend for 0.6 s: SIGTERM arrives while it runs.
     dana = target.user("dana-term")
@@ -496,3 +525,43 @@ def test_indexes_are_restored_without_the_faults(cli: Cli) -> None:
         assert restored, (sessions, users)
     finally:
         target.close()
+
+
+def test_certificate_faults_do_not_combine(cli: Cli) -> None:
+    for group in faults.EXCLUSIVE:
+        proc = cli.run("up", "--fault", ",".join(group[:2]))
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "cannot be combined" in proc.stderr
+
+
+def _served_leaf(cli: Cli) -> x509.Certificate:
+    profile = cli.profile()
+    assert profile.ca_bundle is not None
+    # Chain and host name still verify: only the dates are broken.
+    ctx = ssl.create_default_context(cafile=str(profile.ca_bundle))
+    ctx.verify_flags |= 0x200000  # X509_V_FLAG_NO_CHECK_TIME
+    ip, port = profile.connect_address()
+    with socket.create_connection((ip, port), timeout=5) as raw, \
+            ctx.wrap_socket(raw, server_hostname=profile.host) as tls:
+        der = tls.getpeercert(binary_form=True)
+    assert der is not None
+    return x509.load_der_x509_certificate(der)
+
+
+@pytest.mark.parametrize("name", ALONE)
+def test_certificate_fault_alone(cli: Cli, name: str) -> None:
+    # From the no-fault target above: only Traefik restarts.
+    cli.up("--fault", name)
+    leaf = _served_leaf(cli)
+    now = dt.datetime.now(dt.UTC)
+    if name == "cert-expiring-soon":
+        assert leaf.not_valid_before_utc < now
+        assert dt.timedelta(days=3) < leaf.not_valid_after_utc - now < dt.timedelta(days=8)
+    else:
+        assert name == "not-yet-valid-cert", f"no observation for {name}"
+        assert leaf.not_valid_before_utc - now > dt.timedelta(days=7)
+    observes(name)
+
+
+def test_every_fault_was_observed() -> None:
+    assert set(FAULTS) - OBSERVED == set()
