@@ -114,6 +114,11 @@ def build(layout: ClusterLayout, port: dict[str, int]) -> list[Component]:
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             f"--cert-dir={layout.root / 'controller-manager-certs'}",
             "--profiling=false",
+            # kwok's default node heartbeat comes every 20-45 s; on a loaded two-core machine
+            # that overran the 50 s default and flapped every node (and pod) NotReady about
+            # once a minute. Simulated nodes' liveness is not under test: allow five minutes.
+            # (This cut the flaps from 5 to 1 in a comparable run; not yet to 0.)
+            "--node-monitor-grace-period=5m",
         ], port["controller-manager"],
             lambda: _get(f"https://127.0.0.1:{port['controller-manager']}/healthz",
                          _insecure()) is not None, env),
