@@ -11,7 +11,6 @@ from typing import Any
 
 from graphql import ExecutionResult, GraphQLSchema, execute
 from pymongo import MongoClient
-from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -21,6 +20,7 @@ from starlette.routing import Route
 from reference import faults, gqlhttp, signing
 from reference.backend.context import Context
 from reference.backend.resolvers import build_schema
+from reference.readiness import set_up_then_ready
 from reference.runtime import Runtime
 from reference.tenancy import REGISTRY_DB, ensure_registry_indexes
 
@@ -52,20 +52,10 @@ def build_app(rt: Runtime) -> Starlette:
         connect=False,
     )
 
-    async def become_ready() -> None:
-        # The database may still be starting (or getting its users) when the backend does.
-        while True:
-            try:
-                await run_in_threadpool(ensure_registry_indexes, client[REGISTRY_DB])
-                ready.set()
-                return
-            except PyMongoError as exc:
-                log.warning("registry not ready yet: %s", type(exc).__name__)
-                await asyncio.sleep(0.5)
-
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(become_ready())
+        task = asyncio.create_task(set_up_then_ready(
+            lambda: ensure_registry_indexes(client[REGISTRY_DB]), "registry", ready, log))
         try:
             yield
         finally:

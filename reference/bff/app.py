@@ -10,9 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from pymongo import MongoClient
-from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -22,6 +20,7 @@ from reference.bff import auth_routes, graphql, webhook
 from reference.bff.security import SecurityMiddleware
 from reference.bff.sessions import SessionStore
 from reference.bff.upstream import Backend
+from reference.readiness import set_up_then_ready
 from reference.runtime import Runtime
 from reference.tenancy import SESSION_DB, ensure_session_indexes
 
@@ -38,19 +37,10 @@ def build_app(rt: Runtime) -> Starlette:
     backend = Backend(rt.backend_url, rt.secret("JWT_SECRET"))
     ready = asyncio.Event()
 
-    async def become_ready() -> None:
-        while True:
-            try:
-                await run_in_threadpool(ensure_session_indexes, client[SESSION_DB])
-                ready.set()
-                return
-            except PyMongoError as exc:
-                log.warning("session store not ready yet: %s", type(exc).__name__)
-                await asyncio.sleep(0.5)
-
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(become_ready())
+        task = asyncio.create_task(set_up_then_ready(
+            lambda: ensure_session_indexes(client[SESSION_DB]), "session store", ready, log))
         try:
             yield
         finally:
