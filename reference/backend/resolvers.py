@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ariadne import MutationType, QueryType, make_executable_schema
@@ -120,49 +121,9 @@ def _scan(_: Any, info: Info, barcode: str) -> Any:
     return {"releases": found, "errors": errors}
 
 
-@mutation.field("createRecord")
-def _create(_: Any, info: Info, input: dict[str, Any]) -> Any:
-    return records.create(_ctx(info), input)
-
-
-@mutation.field("updateRecord")
-def _update(_: Any, info: Info, input: dict[str, Any]) -> Any:
-    return records.update(_ctx(info), input)
-
-
-@mutation.field("deleteRecord")
-def _delete(_: Any, info: Info, input: dict[str, Any]) -> Any:
-    return records.delete(_ctx(info), input)
-
-
-@mutation.field("upsertUser")
-def _upsert(_: Any, info: Info, input: dict[str, Any]) -> Any:
-    return people.upsert_user(_ctx(info), input)
-
-
-@mutation.field("updateUserSettings")
-def _settings(_: Any, info: Info, input: dict[str, Any]) -> Any:
-    return people.update_settings(_ctx(info), input)
-
-
-@mutation.field("createTenant")
-def _create_tenant(_: Any, info: Info, input: dict[str, Any]) -> Any:
-    return people.create_tenant(_ctx(info), input)
-
-
 @mutation.field("addUserToTenant")
 def _add_user(_: Any, info: Info, userId: str, tenantId: str, role: str) -> Any:
     return people.add_user_to_tenant(_ctx(info), userId, tenantId, role)
-
-
-@mutation.field("handleGitHubInstallationWebhook")
-def _install_hook(_: Any, info: Info, input: dict[str, Any]) -> Any:
-    return people.installation_webhook(_ctx(info), input)
-
-
-@mutation.field("completeInstallationSetup")
-def _complete(_: Any, info: Info, input: dict[str, Any]) -> Any:
-    return people.complete_installation(_ctx(info), input)
 
 
 @mutation.field("sendFriendRequest")
@@ -185,6 +146,29 @@ def _switch(_: Any, info: Info, tenantId: str) -> Any:
     _ctx(info).user_id()
     # The active tenant lives in the BFF's session; only the BFF can change it.
     raise bad_input("switchTenant is answered by the BFF")
+
+
+# Mutations that take one `input` object and hand it to their handler unchanged.
+INPUT_MUTATIONS: dict[str, Callable[[Context, dict[str, Any]], Any]] = {
+    "createRecord": records.create,
+    "updateRecord": records.update,
+    "deleteRecord": records.delete,
+    "upsertUser": people.upsert_user,
+    "updateUserSettings": people.update_settings,
+    "createTenant": people.create_tenant,
+    "handleGitHubInstallationWebhook": people.installation_webhook,
+    "completeInstallationSetup": people.complete_installation,
+}
+
+
+def _with_input(handler: Callable[[Context, dict[str, Any]], Any]) -> Callable[..., Any]:
+    def resolve(_: Any, info: Info, input: dict[str, Any]) -> Any:
+        return handler(_ctx(info), input)
+    return resolve
+
+
+for _name, _handler in INPUT_MUTATIONS.items():
+    mutation.set_field(_name, _with_input(_handler))
 
 
 def build_schema() -> GraphQLSchema:
