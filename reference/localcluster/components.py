@@ -21,6 +21,8 @@ SERVICE_CIDR = "10.96.0.0/16"
 # The provisioner name the seed's StorageClass asks for (manifests/base/storage/).
 PROVISIONER_NAME = "cluster.local/nfs-subdir-external-provisioner"
 NFS_SERVER = "127.0.0.1"
+# A kubelet's default node lease.
+NODE_LEASE_S = 40
 
 
 @dataclass(frozen=True)
@@ -114,11 +116,6 @@ def build(layout: ClusterLayout, port: dict[str, int]) -> list[Component]:
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             f"--cert-dir={layout.root / 'controller-manager-certs'}",
             "--profiling=false",
-            # kwok's default node heartbeat comes every 20-45 s; on a loaded two-core machine
-            # that overran the 50 s default and flapped every node (and pod) NotReady about
-            # once a minute. Simulated nodes' liveness is not under test: allow five minutes.
-            # (This cut the flaps from 5 to 1 in a comparable run; not yet to 0.)
-            "--node-monitor-grace-period=5m",
         ], port["controller-manager"],
             lambda: _get(f"https://127.0.0.1:{port['controller-manager']}/healthz",
                          _insecure()) is not None, env),
@@ -136,6 +133,11 @@ def build(layout: ClusterLayout, port: dict[str, int]) -> list[Component]:
             f"--config={layout.root / 'kwok.yaml'}",
             "--manage-all-nodes=false",
             "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+            # Without node leases kwok v0.7.0 falls back to its lease-era status heartbeat,
+            # which comes only every 10-20 minutes, so the node lifecycle controller marked
+            # every node (and its pods) NotReady after its grace period. With leases kwok
+            # renews each node's Lease every 10 s, as a kubelet does.
+            f"--node-lease-duration-seconds={NODE_LEASE_S}",
             "--node-ip=127.0.0.1", f"--node-port={port['kwok']}",
             f"--server-address=127.0.0.1:{port['kwok']}",
             f"--tls-cert-file={pki / 'kwok-serving.crt'}",

@@ -6,7 +6,6 @@ overlay, and runs the cluster gates against the local cluster with --manifests.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -15,14 +14,6 @@ import yaml
 
 from tests.cluster.test_local_cluster import gates, run_suite
 from tests.local_target.helpers import PROJECT, Cli
-
-# Out of the default selftest run for now: on this two-core machine under load the kwok
-# nodes flap NotReady about once a minute (seen in the controller-manager log), which makes
-# a healthy workload fail beside the broken one in some cases. Opt in to run them.
-pytestmark = pytest.mark.skipif(
-    os.environ.get("VVGATE_BROKEN_MANIFEST_SELFTESTS") != "1",
-    reason="broken-manifest cluster selftests are opt-in (VVGATE_BROKEN_MANIFEST_SELFTESTS=1) "
-           "until kwok node flapping under load is fixed")
 
 # What is broken never becomes ready, so every case waits this long; long enough for the
 # healthy objects on a loaded two-core machine (25 s was not, beside the fault matrix).
