@@ -240,17 +240,3 @@ def listening_addresses(pids: list[int]) -> set[str]:
                 ip = "ipv6:" + addr_hex
             out.add(f"{ip}:{int(port_hex, 16)}")
     return out
-
-
-def run_suite(cli: Cli, report_dir: Path, *args: str) -> tuple[int, dict[str, str], str]:
-    """Run the staging suite against this state dir's `local` target: (exit, verdicts, output)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "suites/staging", "--target", "local", "-q",
-         "-p", "no:warnings", "--report-dir", str(report_dir), *args],
-        cwd=PROJECT, env=cli.env(), capture_output=True, text=True, timeout=600)
-    verdicts = {}
-    for line in proc.stdout.splitlines():
-        cols = line.split()
-        if len(cols) >= 3 and cols[1] in ("blocking", "advisory"):
-            verdicts[cols[0]] = cols[2]
-    return proc.returncode, verdicts, proc.stdout + proc.stderr
