@@ -30,6 +30,7 @@ from locust.stats import calculate_response_time_percentile, diff_response_time_
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fixtures.load_steps import RATE_LIMITED, STEPS, TOTAL
+from fixtures.peer_trust import check_leaf
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["VVGATE_LOAD_PLAN"]).read_text("utf-8"))
 # OpenSSL's X509_V_FLAG_NO_CHECK_TIME: like the other non-TLS gates, leave expiry to the tls gate.
@@ -71,11 +72,32 @@ class Tally:
 TALLY = Tally()
 
 
+# Set only when the run's verification failed: the one leaf Locust may talk to.
+PIN_SHA256: str | None = PLAN.get("pin_sha256")
+
+
+class _PinnedSocket(gevent.ssl.SSLSocket):
+    def do_handshake(self) -> None:
+        super().do_handshake()
+        check_leaf(self.getpeercert(binary_form=True), {PIN_SHA256 or ""})
+
+
+class _PinnedContext(gevent.ssl.SSLContext):
+    sslsocket_class = _PinnedSocket
+
+
 def _ssl_context(cafile: str | None = None, **_: Any) -> ssl.SSLContext:
-    """The profile's CA (public roots when it names none); SNI comes from the user's pool."""
-    context = gevent.ssl.create_default_context(cafile=PLAN["ca_bundle"])
+    """The profile's CA (public roots when it names none), or, when the run's verification
+    failed, the leaf the tls scan recorded (fixtures/peer_trust.py); SNI comes from the
+    user's pool."""
+    if PIN_SHA256:
+        context: ssl.SSLContext = _PinnedContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    else:
+        context = gevent.ssl.create_default_context(cafile=PLAN["ca_bundle"])
+        context.verify_flags |= NO_CHECK_TIME
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.verify_flags |= NO_CHECK_TIME
     return context
 
 
@@ -83,7 +105,9 @@ class _TargetUser(FastHttpUser):
     abstract = True
     # The address to dial; the public host name travels as Host header and SNI.
     host = PLAN["base_url"]
-    insecure = False
+    # geventhttpclient's "insecure" only stops it turning chain and name checks back on over a
+    # pinned context, whose sockets check the leaf themselves.
+    insecure = bool(PIN_SHA256)
     ssl_context_factory = staticmethod(_ssl_context)
     default_headers: ClassVar[dict[str, str]] = {"Host": PLAN["host"]}
     wait_time = constant_throughput(PLAN["user_rate"])
@@ -96,7 +120,7 @@ class _TargetUser(FastHttpUser):
         # down; a per-user pool (a shared one would cap every user's connections) names it.
         self.client.client.clientpool = HTTPClientPool(
             ssl_options={"server_hostname": PLAN["host"]}, ssl_context_factory=_ssl_context,
-            insecure=False, connection_timeout=self.connection_timeout,
+            insecure=self.insecure, connection_timeout=self.connection_timeout,
             network_timeout=self.network_timeout, concurrency=self.concurrency)
 
     def send(self, step: str, check: Any = None, **kwargs: Any) -> Any:

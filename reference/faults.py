@@ -58,6 +58,13 @@ FAULTS: dict[str, Fault] = {
         Fault("not-yet-valid-cert", "tls",
               "the ingress serves a certificate whose notBefore is 30 days in the future",
               ("traefik",)),
+        Fault("wrong-host-cert", "tls",
+              "the ingress serves a certificate from the local CA whose subjectAltName names only "
+              "another host, wrong-host.<domain> (its CN, which clients ignore, names the host)",
+              ("traefik",)),
+        Fault("untrusted-cert", "tls",
+              "the ingress serves a certificate for the host signed by a CA the profile does not "
+              "trust", ("traefik",)),
         Fault("weak-ciphers", "tls",
               "the ingress offers TLS_ECDHE_ECDSA_WITH_RC4_128_SHA under TLS 1.2 "
               "(tls.options cipherSuites)", ("traefik",)),
@@ -164,7 +171,8 @@ FAULTS: dict[str, Fault] = {
 
 # Faults that each choose the one leaf the ingress serves: at most one of them at a time.
 EXCLUSIVE: tuple[tuple[str, ...], ...] = (
-    ("expired-cert", "cert-expiring-soon", "not-yet-valid-cert"),
+    ("expired-cert", "cert-expiring-soon", "not-yet-valid-cert", "wrong-host-cert",
+     "untrusted-cert"),
 )
 
 

@@ -27,6 +27,8 @@ LIVE = str(PROJECT / "suites" / "staging")
 # The load gate runs Locust for a while; its own selftests cover its faults.
 NOT_SLOW = "not slow"
 CASES = [None, *(name for name, fault in FAULTS.items() if fault.gate != "load")]
+# Their leaf fails verification, so the other gates pin to the one the tls scan recorded.
+PINNED = {"wrong-host-cert", "untrusted-cert"}
 
 
 class LocalTarget:
@@ -84,6 +86,11 @@ def test_exactly_the_broken_gate_fails(target: LocalTarget, fault: str | None) -
         f"fault {fault}: expected failing gates {expected}, got {doc['failing_gates']} "
         f"({verdicts}); failures: {failures[:6]}")
     assert run.code == (1 if fault else 0), run.stderr[-500:]
+    trust = doc["run"]["https_trust"]
+    assert trust["mode"] == ("pinned" if fault in PINNED else "verified"), trust
+    if fault in PINNED:
+        assert f"pinned to scanned leaf sha256 {trust['leaf_sha256']}" in run.stdout
+        assert "because verification failed: " in (run.run_dir / "report.html").read_text()
     if fault is None:
         assert set(verdicts) >= {"auth", "database", "headers", "health", "tenancy", "tls"}
         assert all(v == "pass" for v in verdicts.values()), verdicts

@@ -256,3 +256,17 @@ def test_slow_records_fails_the_gate_naming_the_endpoint(target: Target) -> None
     assert "records.list: p95_ms" in str(failed), failed
     assert gate["data"]["endpoints"]["records.list"]["verdict"] == "fail"
     assert gate["data"]["endpoints"]["health"]["verdict"] == "pass"
+
+
+def test_an_untrusted_certificate_leaves_the_load_gate_pinned_and_passing(target: Target) -> None:
+    # The tls gate owns the certificate; Locust talks to the leaf the tls scan recorded.
+    target.local("up", "--fault", "untrusted-cert")
+    try:
+        run = target.load()
+    finally:
+        target.local("up")
+    assert run.code == 0, run.output[-2000:]
+    trust = run.gates()["run"]["https_trust"]
+    assert trust["mode"] == "pinned" and "self-signed certificate" in trust["reason"], trust
+    endpoints = run.gate("load")["data"]["endpoints"]
+    assert endpoints["total"]["failures"] == 0 and endpoints["records.list"]["requests"] > 0

@@ -157,6 +157,8 @@ def local_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTarg
     ("expired-cert", {"test_certificate_not_expiring"}),
     ("cert-expiring-soon", {"test_certificate_not_expiring"}),
     ("not-yet-valid-cert", {"test_certificate_already_valid"}),
+    ("wrong-host-cert", {"test_certificate_names_host"}),
+    ("untrusted-cert", {"test_certificate_chains_to_trusted_ca"}),
     ("weak-ciphers", {"test_no_weak_cipher_suites"}),
     ("no-https-redirect", {"test_http_redirects_permanently_to_https[/]",
                            "test_http_redirects_permanently_to_https"

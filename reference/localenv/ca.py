@@ -18,6 +18,8 @@ RENEW_BEFORE_DAYS = 30
 EXPIRING_DAYS = 7
 # not-yet-valid-cert: notBefore this far ahead, reissued before it comes close.
 NOT_YET_VALID_DAYS = 30
+# untrusted-cert: the issuer of a leaf the profile's CA bundle (ca.pem alone) does not vouch for.
+UNTRUSTED_CA = "untrusted-ca"
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
@@ -35,12 +37,13 @@ def _load(cert_path: Path, key_path: Path) -> tuple[x509.Certificate, ec.Ellipti
     return cert, key
 
 
-def ensure_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    cert_path, key_path = directory / "ca.pem", directory / "ca.key"
+def ensure_ca(directory: Path, stem: str = "ca", common_name: str = "vvgate local CA",
+              ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    cert_path, key_path = directory / f"{stem}.pem", directory / f"{stem}.key"
     if cert_path.is_file() and key_path.is_file():
         return _load(cert_path, key_path)
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "vvgate local CA"),
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "vinylvault-gate")])
     now = dt.datetime.now(dt.UTC)
     cert = (
@@ -62,9 +65,14 @@ def ensure_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivat
     return cert, key
 
 
+def wrong_host(host: str) -> str:
+    """The one name the wrong-host-cert leaf is valid for: a sibling of `host`, never `host`."""
+    return "wrong-host." + host.partition(".")[2]
+
+
 def _issue(host: str, ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
            not_before: dt.datetime, not_after: dt.datetime, cert_path: Path,
-           key_path: Path) -> None:
+           key_path: Path, san: str | None = None) -> None:
     ca_cert, ca_key = ca
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
@@ -73,7 +81,7 @@ def _issue(host: str, ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
         .issuer_name(ca_cert.subject).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before).not_valid_after(not_after)
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(san or host)]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
@@ -95,7 +103,8 @@ def _stale(cert_path: Path, key_path: Path,
 
 def ensure_certificates(directory: Path, host: str) -> None:
     """ca.pem, host.pem (valid LEAF_DAYS, renewed when near expiry), and one leaf per
-    certificate fault: expired.pem, expiring.pem and future.pem (see FAULT_CERTIFICATES)."""
+    certificate fault: expired.pem, expiring.pem, future.pem, wronghost.pem and untrusted.pem
+    (see FAULT_CERTIFICATES)."""
     ca = ensure_ca(directory)
     now = dt.datetime.now(dt.UTC)
     host_cert, host_key = directory / "host.pem", directory / "host.key"
@@ -121,6 +130,23 @@ def ensure_certificates(directory: Path, host: str) -> None:
         start = now + dt.timedelta(days=NOT_YET_VALID_DAYS)
         _issue(host, ca, start, start + dt.timedelta(days=LEAF_DAYS), future_cert, future_key)
 
+    # The two trust faults keep valid dates, so only trust or name is wrong about them.
+    def lasting(c: x509.Certificate) -> bool:
+        return c.not_valid_after_utc - now >= dt.timedelta(days=RENEW_BEFORE_DAYS)
+
+    wrong_cert, wrong_key = directory / "wronghost.pem", directory / "wronghost.key"
+    if _stale(wrong_cert, wrong_key, lasting):
+        # The subject CN still names the host: Traefik picks a leaf by CN or SAN, so with
+        # sniStrict it serves this one for the host. Clients match the SAN alone (RFC 6125),
+        # for which the leaf names only another host.
+        _issue(host, ca, now - dt.timedelta(minutes=5), now + dt.timedelta(days=LEAF_DAYS),
+               wrong_cert, wrong_key, san=wrong_host(host))
+    untrusted_cert, untrusted_key = directory / "untrusted.pem", directory / "untrusted.key"
+    if _stale(untrusted_cert, untrusted_key, lasting):
+        other_ca = ensure_ca(directory, UNTRUSTED_CA, "vvgate untrusted CA")
+        _issue(host, other_ca, now - dt.timedelta(minutes=5),
+               now + dt.timedelta(days=LEAF_DAYS), untrusted_cert, untrusted_key)
+
 
 # Fault -> the leaf (file stem in the CA directory) Traefik serves instead of host.pem.
 # Traefik serves one leaf, so at most one of these faults can be on at a time.
@@ -128,4 +154,6 @@ FAULT_CERTIFICATES = {
     "expired-cert": "expired",
     "cert-expiring-soon": "expiring",
     "not-yet-valid-cert": "future",
+    "wrong-host-cert": "wronghost",
+    "untrusted-cert": "untrusted",
 }

@@ -61,11 +61,11 @@ def _mongo_ok(port: int) -> Callable[[], bool]:
     return lambda: mongo.ping(port)
 
 
-def ingress_ok(https_port: int, ca_file: Path, verify_expiry: bool) -> Callable[[], bool]:
+def ingress_ok(https_port: int, ca_file: Path, verify: bool) -> Callable[[], bool]:
     def check() -> bool:
         ctx = ssl.create_default_context(cafile=str(ca_file))
-        if not verify_expiry:
-            # Certificate faults serve a leaf outside its dates on purpose; probe routing only.
+        if not verify:
+            # Certificate faults serve a leaf that does not verify on purpose; probe routing only.
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
         try:
@@ -131,8 +131,8 @@ def _traefik(layout: Layout, ports: dict[str, int], active: tuple[str, ...]) -> 
                                bff=ports["bff"], frontend=ports["frontend"],
                                backend=ports["backend"])
     # faults.EXCLUSIVE lets at most one certificate fault through.
-    dated = [f for f in ca.FAULT_CERTIFICATES if f in active]
-    stem = ca.FAULT_CERTIFICATES[dated[0]] if dated else "host"
+    chosen = [f for f in ca.FAULT_CERTIFICATES if f in active]
+    stem = ca.FAULT_CERTIFICATES[chosen[0]] if chosen else "host"
     cert, key = layout.ca_dir / f"{stem}.pem", layout.ca_dir / f"{stem}.key"
     dynamic_file = layout.traefik_dir / "dynamic.yml"
     static_file = layout.traefik_dir / "traefik.yml"
@@ -143,7 +143,7 @@ def _traefik(layout: Layout, ports: dict[str, int], active: tuple[str, ...]) -> 
         ing, dynamic_file, permanent_redirect="no-https-redirect" not in active))
     cert_hash = hashlib.sha256(cert.read_bytes()).hexdigest()
     ping_ok = _http_ok(f"http://127.0.0.1:{ing.ping}/ping")
-    routed_ok = ingress_ok(ing.https, layout.ca_dir / "ca.pem", verify_expiry=not dated)
+    routed_ok = ingress_ok(ing.https, layout.ca_dir / "ca.pem", verify=not chosen)
     return Component(
         "traefik", [binary("traefik", "VVGATE_TRAEFIK_BIN"), f"--configfile={static_file}"],
         {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, ing.https, layout.traefik_dir,

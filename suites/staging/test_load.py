@@ -20,6 +20,7 @@ from fixtures.gate_run import RUN, GateRun
 from fixtures.gate_summary import write_gate_data
 from fixtures.load_steps import TOTAL
 from fixtures.load_thresholds import EndpointVerdict, evaluate, read_baseline
+from fixtures.peer_trust import PeerTrust
 from fixtures.profile import Profile
 
 # destructive: a run spends the target's per-client rate-limit window and writes records, so
@@ -77,8 +78,10 @@ def load_outcome(profile: Profile, gate_run: GateRun,
     # Signed-in journeys need synthetic users; without them only the anonymous ones run.
     world = (request.getfixturevalue("world")
              if profile.allow_synthetic_users and profile.mongodb is not None else None)
+    trust: PeerTrust = request.getfixturevalue("peer_trust")
     try:
-        run = load_run.run(profile, shape, gate_run.report_dir / "load", world)
+        run = load_run.run(profile, shape, gate_run.report_dir / "load", world,
+                           pin_sha256=trust.pinned)
     except load_run.LoadRunError as exc:
         pytest.fail(str(exc), pytrace=False)
     verdicts = evaluate(run.stats, profile.load, baseline)

@@ -534,12 +534,8 @@ def test_certificate_faults_do_not_combine(cli: Cli) -> None:
         assert "cannot be combined" in proc.stderr
 
 
-def _served_leaf(cli: Cli) -> x509.Certificate:
+def _served_leaf(cli: Cli, ctx: ssl.SSLContext) -> x509.Certificate:
     profile = cli.profile()
-    assert profile.ca_bundle is not None
-    # Chain and host name still verify: only the dates are broken.
-    ctx = ssl.create_default_context(cafile=str(profile.ca_bundle))
-    ctx.verify_flags |= 0x200000  # X509_V_FLAG_NO_CHECK_TIME
     ip, port = profile.connect_address()
     with socket.create_connection((ip, port), timeout=5) as raw, \
             ctx.wrap_socket(raw, server_hostname=profile.host) as tls:
@@ -548,12 +544,50 @@ def _served_leaf(cli: Cli) -> x509.Certificate:
     return x509.load_der_x509_certificate(der)
 
 
+def _local_ca(cli: Cli) -> ssl.SSLContext:
+    profile = cli.profile()
+    assert profile.ca_bundle is not None
+    return ssl.create_default_context(cafile=str(profile.ca_bundle))
+
+
+def _san(leaf: x509.Certificate) -> list[str]:
+    san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return san.get_values_for_type(x509.DNSName)
+
+
 @pytest.mark.parametrize("name", ALONE)
 def test_certificate_fault_alone(cli: Cli, name: str) -> None:
     # From the no-fault target above: only Traefik restarts.
     cli.up("--fault", name)
-    leaf = _served_leaf(cli)
+    profile = cli.profile()
+    assert profile.ca_bundle is not None
+    host = profile.host
     now = dt.datetime.now(dt.UTC)
+    if name in ("wrong-host-cert", "untrusted-cert"):
+        # Valid dates: trust or the name is what fails, and the leaf is still served for the
+        # host's SNI (sniStrict stays on).
+        with pytest.raises(ssl.SSLCertVerificationError) as err:
+            _served_leaf(cli, _local_ca(cli))
+        unverified = ssl.create_default_context()
+        unverified.check_hostname = False
+        unverified.verify_mode = ssl.CERT_NONE
+        leaf = _served_leaf(cli, unverified)
+        assert leaf.not_valid_before_utc < now < leaf.not_valid_after_utc
+        local_ca = x509.load_pem_x509_certificate(profile.ca_bundle.read_bytes())
+        if name == "wrong-host-cert":
+            assert "Hostname mismatch" in str(err.value)
+            assert _san(leaf) == ["wrong-host." + host.partition(".")[2]]
+            leaf.verify_directly_issued_by(local_ca)
+        else:
+            assert "self-signed certificate in certificate chain" in str(err.value)
+            assert _san(leaf) == [host]
+            assert leaf.issuer != local_ca.subject
+        observes(name)
+        return
+    # Chain and host name still verify: only the dates are broken.
+    dates_aside = _local_ca(cli)
+    dates_aside.verify_flags |= 0x200000  # X509_V_FLAG_NO_CHECK_TIME
+    leaf = _served_leaf(cli, dates_aside)
     if name == "cert-expiring-soon":
         assert leaf.not_valid_before_utc < now
         assert dt.timedelta(days=3) < leaf.not_valid_after_utc - now < dt.timedelta(days=8)
