@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import ssl
-import sys
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from reference.localcluster import nfs_provisioner
 from reference.localcluster.layout import ClusterLayout, bin_dir, pins
+from reference.localenv import procs
 
 # Start order; down stops in reverse.
 ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
@@ -45,8 +46,22 @@ def binary(name: str, version_key: str) -> Path:
 def missing_binaries() -> list[Path]:
     wanted = [binary(n, "kubernetes") for n in
               ("kube-apiserver", "kube-controller-manager", "kube-scheduler")]
-    wanted += [binary("kwok", "kwok"), binary("etcd", "etcd")]
+    wanted += [binary("kwok", "kwok"), binary("etcd", "etcd"), provisioner_binary()]
     return [p for p in wanted if not os.access(p, os.X_OK)]
+
+
+def provisioner_binary() -> Path:
+    return bin_dir() / nfs_provisioner.binary_name(pins()[nfs_provisioner.PIN_KEY])
+
+
+def _provisioner_ready(layout: ClusterLayout) -> bool:
+    """The ready file names the running provisioner's PID: a file left by an earlier
+    process does not count."""
+    rec = procs.load(layout.run, "provisioner")
+    try:
+        return rec is not None and int((layout.run / "provisioner.ready").read_text()) == rec.pid
+    except (OSError, ValueError):
+        return False
 
 
 def _get(url: str, context: ssl.SSLContext | None = None) -> bytes | None:
@@ -146,11 +161,10 @@ def build(layout: ClusterLayout, port: dict[str, int]) -> list[Component]:
             lambda: _get(f"https://127.0.0.1:{port['kwok']}/healthz",
                          _trusting(pki / "ca.crt")) is not None, env),
         Component("provisioner", [
-            sys.executable, "-m", "reference.localcluster.provisioner",
+            str(provisioner_binary()),
             f"--kubeconfig={kc('provisioner')}", f"--export={layout.export}",
             f"--name={PROVISIONER_NAME}", f"--server={NFS_SERVER}",
             f"--ready-file={layout.run / 'provisioner.ready'}",
-        ], 0, lambda: (layout.run / "provisioner.ready").exists(),
-            {**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}),
+        ], 0, lambda: _provisioner_ready(layout), env),
     ]
     return comps

@@ -6,18 +6,24 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
+from reference.localcluster.components import PROVISIONER_NAME
 from reference.localcluster.nodes import NODE_NAMES
 from tests.local_target.helpers import PROJECT, Cli, pid_alive
 
+T = TypeVar("T")
 
-def kubectl(cli: Cli, *args: str) -> str:
+
+def kubectl(cli: Cli, *args: str, stdin: str | None = None) -> str:
     kubeconfig = cli.local / "cluster" / "kubeconfig"
     out = subprocess.run([str(Path(sys.executable).parent / "kubectl"),
-                          f"--kubeconfig={kubeconfig}", *args],
+                          f"--kubeconfig={kubeconfig}", *args], input=stdin,
                          capture_output=True, text=True, timeout=60, check=True)
     return out.stdout
 
@@ -62,6 +68,79 @@ def test_cluster_gates_pass(cluster_cli: Cli, tmp_path: Path) -> None:
     verdicts = gates(tmp_path)
     for gate in ("storage", "database", "rollout"):
         assert verdicts.get(gate) == "pass", verdicts
+
+
+# Neither the seed's class (Retain) nor the storage suite reaches the provisioner's Delete.
+ARCHIVING_CLASS = f"""
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {{name: vvgate-archiving}}
+provisioner: {PROVISIONER_NAME}
+parameters: {{archiveOnDelete: "true"}}
+reclaimPolicy: Delete
+"""
+CLAIMS = """
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: scratch, namespace: default}
+spec:
+  storageClassName: vvgate-archiving
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Mi}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: picky, namespace: default}
+spec:
+  storageClassName: vvgate-archiving
+  selector: {matchLabels: {disk: fast}}
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Mi}}
+"""
+WAIT_S = 120.0
+
+
+def wait_for(what: str, probe: Callable[[], T | None]) -> T:
+    deadline = time.monotonic() + WAIT_S
+    while (found := probe()) is None:
+        assert time.monotonic() < deadline, f"no {what} after {WAIT_S:.0f}s"
+        time.sleep(0.5)
+    return found
+
+
+def test_provisioner_archives_released_volumes_and_refuses_selectors(cluster_cli: Cli) -> None:
+    export = (cluster_cli.local / "cluster" / "nfs-export").resolve()
+    kubectl(cluster_cli, "apply", "-f", "-", stdin=ARCHIVING_CLASS)
+    kubectl(cluster_cli, "apply", "-f", "-", stdin=CLAIMS)
+
+    def bound_volume() -> str | None:
+        pvc = json.loads(kubectl(cluster_cli, "get", "pvc", "scratch", "-n", "default",
+                                 "-o", "json"))
+        return pvc["spec"].get("volumeName") if pvc["status"].get("phase") == "Bound" else None
+
+    pv_name = wait_for("Bound claim", bound_volume)
+    pv = json.loads(kubectl(cluster_cli, "get", "pv", pv_name, "-o", "json"))
+    assert pv["metadata"]["annotations"]["pv.kubernetes.io/provisioned-by"] == PROVISIONER_NAME
+    directory = Path(pv["spec"]["nfs"]["path"])
+    assert directory == export / f"default-scratch-{pv_name}"
+    assert directory.is_dir() and directory.stat().st_mode & 0o777 == 0o777
+
+    kubectl(cluster_cli, "delete", "pvc", "scratch", "-n", "default", "--wait=false")
+    wait_for("deleted volume", lambda: not kubectl(
+        cluster_cli, "get", "pv", pv_name, "--ignore-not-found", "-o", "name") or None)
+    assert not directory.exists()
+    assert (export / f"archived-{directory.name}").is_dir()
+
+    def refusal() -> str | None:
+        events = json.loads(kubectl(cluster_cli, "get", "events", "-n", "default", "-o", "json",
+                                    "--field-selector", "involvedObject.name=picky"))["items"]
+        return next((e["message"] for e in events if e["reason"] == "ProvisioningFailed"), None)
+
+    assert "claim Selector is not supported" in wait_for("ProvisioningFailed event", refusal)
+    picky = json.loads(kubectl(cluster_cli, "get", "pvc", "picky", "-n", "default", "-o", "json"))
+    assert picky["status"]["phase"] == "Pending"
+    kubectl(cluster_cli, "delete", "pvc", "picky", "-n", "default", "--wait=false")
+    kubectl(cluster_cli, "delete", "storageclass", "vvgate-archiving")
 
 
 def test_down_stops_every_component(cluster_cli: Cli) -> None:

@@ -1,69 +1,74 @@
-"""The local provisioner lays out directories like nfs-subdir-external-provisioner."""
+"""The local NFS provisioner lays out, archives and deletes directories like
+nfs-subdir-external-provisioner: its Go tests, one pytest item each.
+
+`go test` builds with the flags scripts/bootstrap-cluster uses, so a warm build cache
+compiles only the provisioner's own package.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+import json
+import os
+import re
+import shutil
+import subprocess
+from functools import cache
 
-from reference.localcluster.provisioner import provision, reclaim, sub_path
+import pytest
 
-PVC = {"metadata": {"namespace": "vinylvault-local", "name": "data-mongodb-bff-0",
-                    "labels": {"app": "mongodb"}, "annotations": {}}}
+from reference.localcluster.nfs_provisioner import SOURCE_DIR
 
-
-def test_path_pattern_of_the_seed_class() -> None:
-    assert sub_path("${.PVC.namespace}/${.PVC.name}", PVC, "pvc-1") == \
-        "vinylvault-local/data-mongodb-bff-0"
-
-
-def test_labels_in_the_pattern_and_the_default_layout() -> None:
-    assert sub_path("${.PVC.labels.app}/${.PVC.name}", PVC, "pvc-1") == \
-        "mongodb/data-mongodb-bff-0"
-    assert sub_path(None, PVC, "pvc-1") == "vinylvault-local-data-mongodb-bff-0-pvc-1"
+GO_TEST = re.compile(r"^func (Test\w+)\(t \*testing\.T\)", re.M)
+# A cold build cache compiles client-go and the controller library first.
+GO_TEST_TIMEOUT_S = 1800
 
 
-class FakeApi:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str, object]] = []
-
-    def call(self, method: str, path: str, body: object = None) -> object:
-        self.calls.append((method, path, body))
-        return None
+def go_test_names() -> list[str]:
+    return sorted(name for path in SOURCE_DIR.glob("*_test.go")
+                  for name in GO_TEST.findall(path.read_text()))
 
 
-def _pv(directory: Path, policy: str) -> dict[str, Any]:
-    return {"metadata": {"name": "pvc-1"},
-            "spec": {"nfs": {"server": "127.0.0.1", "path": str(directory)},
-                     "persistentVolumeReclaimPolicy": policy}}
+@cache
+def go_test_results() -> tuple[int, dict[str, str], str]:
+    """Exit code, final action per top-level test, and the output of one `go test` run."""
+    go = shutil.which("go")
+    if go is None:
+        pytest.fail("the go command is not on PATH; the provisioner's tests need it",
+                    pytrace=False)
+    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly -buildvcs=false",
+           "GOWORK": "off"}
+    proc = subprocess.run([go, "test", "-trimpath", "-count=1", "-json", "."], cwd=SOURCE_DIR,
+                          env=env, capture_output=True, text=True, timeout=GO_TEST_TIMEOUT_S,
+                          check=False)
+    actions: dict[str, str] = {}
+    output: list[str] = []
+    for line in proc.stdout.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            output.append(line)
+            continue
+        test = event.get("Test")
+        if event.get("Action") in ("pass", "fail", "skip") and test and "/" not in test:
+            actions[test] = event["Action"]
+        if event.get("Action") == "output":
+            output.append(event.get("Output", "").rstrip("\n"))
+    return proc.returncode, actions, "\n".join(output[-40:]) + proc.stderr[-2000:]
 
 
-def test_provision_creates_the_directory_and_a_retained_nfs_volume(tmp_path: Path) -> None:
-    api = FakeApi()
-    pvc = {"metadata": {**PVC["metadata"], "uid": "u1", "resourceVersion": "7"},
-           "spec": {"resources": {"requests": {"storage": "10Gi"}},
-                    "accessModes": ["ReadWriteOnce"]}}
-    sc = {"metadata": {"name": "nfs-mongodb"}, "reclaimPolicy": "Retain",
-          "parameters": {"pathPattern": "${.PVC.namespace}/${.PVC.name}"}}
-    provision(api, tmp_path, "cluster.local/nfs-subdir-external-provisioner", "127.0.0.1",
-              pvc, sc)  # type: ignore[arg-type]
-    directory = tmp_path / "vinylvault-local" / "data-mongodb-bff-0"
-    assert directory.is_dir()
-    method, path, body = api.calls[0]
-    assert (method, path) == ("POST", "/api/v1/persistentvolumes")
-    assert isinstance(body, dict)
-    assert body["spec"]["nfs"]["path"] == str(directory)
-    assert body["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
-    assert body["spec"]["claimRef"]["uid"] == "u1"
+def test_the_go_tests_are_found() -> None:
+    # The original Python tests, ported; a rename must show up here, not pass unnoticed.
+    assert {"TestPathPatternOfTheSeedClass", "TestLabelsInThePatternAndTheDefaultLayout",
+            "TestProvisionCreatesTheDirectoryAndARetainedNfsVolume",
+            "TestDeleteArchivesByDefaultAndDeletesWhenTold"} <= set(go_test_names())
 
 
-def test_reclaim_archives_by_default_and_deletes_when_told(tmp_path: Path) -> None:
-    kept = tmp_path / "ns" / "kept"
-    kept.mkdir(parents=True)
-    reclaim(FakeApi(), tmp_path, _pv(kept, "Delete"),  # type: ignore[arg-type]
-            {"parameters": {"archiveOnDelete": "true"}})
-    assert not kept.exists() and (tmp_path / "archived-kept").is_dir()
-    gone = tmp_path / "ns" / "gone"
-    gone.mkdir()
-    reclaim(FakeApi(), tmp_path, _pv(gone, "Delete"),  # type: ignore[arg-type]
-            {"parameters": {"archiveOnDelete": "false"}})
-    assert not gone.exists() and not (tmp_path / "archived-gone").exists()
+@pytest.mark.parametrize("name", go_test_names())
+def test_go(name: str) -> None:
+    _, actions, output = go_test_results()
+    assert actions.get(name) == "pass", f"{name}: {actions.get(name, 'did not run')}\n{output}"
+
+
+def test_go_test_exits_cleanly() -> None:
+    returncode, _, output = go_test_results()
+    assert returncode == 0, output
