@@ -106,6 +106,12 @@ FAULTS: dict[str, Fault] = {
         Fault("no-ratelimit-headers", "auth",
               "rate limits still apply but responses carry no RateLimit/RateLimit-Policy",
               ("bff",)),
+        Fault("oauth-dev-frontend", "auth",
+              "GET /auth/github/callback redirects to http://localhost:5173, the development "
+              "frontend a BFF without FRONTEND_URL falls back to", ("bff",)),
+        Fault("setup-skips-login", "auth",
+              "GET /auth/setup without a session skips sign-in and redirects to "
+              "<frontend>?installation=complete", ("bff",)),
         # tenancy
         Fault("viewer-writes", "tenancy",
               "createRecord/updateRecord/deleteRecord accept a VIEWER of the active tenant",
@@ -123,6 +129,19 @@ FAULTS: dict[str, Fault] = {
               ("backend",)),
         Fault("self-accept", "tenancy",
               "respondToFriendRequest lets the requester accept its own request", ("backend",)),
+        Fault("records-leak", "tenancy",
+              "query records lists the records of every tenant database, ignoring the active "
+              "tenant", ("backend",)),
+        Fault("webhook-grants-role", "tenancy",
+              "handleGitHubInstallationWebhook takes a signed-in user's call and makes the caller "
+              "ADMIN of the account's organisation tenant", ("backend",)),
+        Fault("setup-grants-role", "tenancy",
+              "completeInstallationSetup makes the caller ADMIN of the organisation tenant the "
+              "installation belongs to, without asking whether the caller administers it",
+              ("backend",)),
+        Fault("tenant-db-name", "tenancy",
+              "tenants the backend creates get databaseName vv_<tenantId>, not vv_+sha256[:12], "
+              "and their data lives there", ("backend",)),
         # headers: one helmet header (or cookie flag) each
         Fault("no-csp", "headers",
               "BFF responses carry no Content-Security-Policy", ("bff",)),
@@ -165,6 +184,25 @@ FAULTS: dict[str, Fault] = {
               "sessions.expires has a plain index, no TTL (expireAfterSeconds)", ("bff",)),
         Fault("no-unique-index", "database",
               "registry users.githubLogin has a plain, not a unique, index", ("backend",)),
+        Fault("no-unique-installation", "database",
+              "registry installations.installation_id has a plain, not a unique, index",
+              ("backend",)),
+        Fault("no-unique-installation-role", "database",
+              "registry user_installation_roles{user_id,installation_id} has a plain, not a "
+              "unique, index", ("backend",)),
+        Fault("no-unique-friend-request", "database",
+              "registry friend_requests{requesterId,recipientId} has a plain, not a unique, "
+              "index", ("backend",)),
+        # The bare-* faults make no index at all, so they outrank the index faults above.
+        Fault("bare-session-store", "database",
+              "the BFF sets up nothing in vinylvault_bff (no index): the database holds only "
+              "the sessions others write into it", ("bff",)),
+        Fault("bare-registry", "database",
+              "the backend sets up nothing in vinylvault_registry (no index): the database holds "
+              "only what others write into it", ("backend",)),
+        Fault("mongo-any-password", "database",
+              "both SecantusDB servers take any password for an existing user (the SCRAM client "
+              "proof is not checked)", ("mongo-bff", "mongo-backend")),
     )
 }
 

@@ -46,7 +46,12 @@ class Context:
         return self.client[REGISTRY_DB]
 
     def tenant_db(self, tenant_id: str) -> Database:  # type: ignore[type-arg]
-        return self.client[tenant_database(tenant_id)]
+        name = tenant_database(tenant_id)
+        if faults.active("tenant-db-name"):
+            # Fault: data follows whatever name the registry recorded for the tenant.
+            doc = self.registry.tenants.find_one({"tenantId": tenant_id}, {"databaseName": 1})
+            name = str((doc or {}).get("databaseName") or name)
+        return self.client[name]
 
     @property
     def service(self) -> bool:

@@ -12,7 +12,7 @@ from pymongo import ReturnDocument
 from reference import faults
 from reference.backend import present
 from reference.backend.context import Context, Doc, bad_input, forbidden, object_id
-from reference.tenancy import org_tenant, personal_tenant, tenant_database
+from reference.tenancy import new_tenant_database, org_tenant, personal_tenant
 
 
 def _now() -> dt.datetime:
@@ -60,7 +60,7 @@ def _ensure_tenant(ctx: Context, tenant_id: str, tenant_type: str, name: str) ->
     doc = ctx.registry.tenants.find_one_and_update(
         {"tenantId": tenant_id},
         {"$setOnInsert": {"tenantId": tenant_id, "tenantType": tenant_type, "name": name,
-                          "databaseName": tenant_database(tenant_id), "createdAt": now,
+                          "databaseName": new_tenant_database(tenant_id), "createdAt": now,
                           "updatedAt": now}},
         upsert=True,
         return_document=ReturnDocument.AFTER,
@@ -244,9 +244,11 @@ def remove_friend(ctx: Context, friend_id: str) -> bool:
 
 
 def installation_webhook(ctx: Context, data: dict[str, Any]) -> Doc:
+    caller = None
     if not ctx.service:
-        ctx.user_id()
-        raise forbidden("Only the BFF may report installation events")
+        caller = ctx.user_id()
+        if not faults.active("webhook-grants-role"):
+            raise forbidden("Only the BFF may report installation events")
     iid = int(data["installationId"])
     if data["action"] == "deleted":
         ctx.registry.installations.delete_one({"installation_id": iid})
@@ -260,6 +262,11 @@ def installation_webhook(ctx: Context, data: dict[str, Any]) -> Doc:
          "$setOnInsert": {"createdAt": now}},
         upsert=True,
     )
+    if caller is not None and data.get("accountId"):
+        # Fault webhook-grants-role: the caller is taken for the installer of the account.
+        tenant_id = org_tenant(data["accountId"])
+        _ensure_tenant(ctx, tenant_id, "ORGANIZATION", str(data.get("accountLogin") or tenant_id))
+        _grant(ctx, caller, tenant_id, "ADMIN", replace=True)
     return {"success": True, "installationId": iid, "message": data["action"]}
 
 
@@ -274,4 +281,10 @@ def complete_installation(ctx: Context, data: dict[str, Any]) -> Doc:
         {"$setOnInsert": {"role": "ADMIN", "createdAt": now}, "$set": {"updatedAt": now}},
         upsert=True,
     )
+    if faults.active("setup-grants-role"):
+        # Fault: finishing a setup is taken as proof of administering the installation's
+        # account, which only GitHub can vouch for.
+        installation = ctx.registry.installations.find_one({"installation_id": iid})
+        if installation is not None and installation.get("account_id"):
+            _grant(ctx, me, org_tenant(installation["account_id"]), "ADMIN", replace=True)
     return {"success": True, "installationId": iid, "message": data.get("setupAction")}

@@ -90,8 +90,8 @@ def connection(
 ) -> Doc:
     if faults.active("slow-records"):
         time.sleep(0.6)
-    if text is not None and faults.active("search-leak"):
-        return _leaky_search(ctx, text, first)
+    if faults.active("search-leak" if text is not None else "records-leak"):
+        return _leaky_connection(ctx, text, first)
     tenant_id, _ = ctx.active_tenant()
     db = ctx.tenant_db(tenant_id)
     base = _filter_query(db, flt)
@@ -134,15 +134,19 @@ def connection(
     }
 
 
-def _leaky_search(ctx: Context, text: str, first: int | None) -> Doc:
-    """Fault search-leak: matches from every tenant database, whoever the caller is."""
+def _leaky_connection(ctx: Context, text: str | None, first: int | None) -> Doc:
+    """Faults search-leak (with `text`) and records-leak (without): records from every tenant
+    database, whoever the caller is."""
     ctx.user_id()  # still signed in only: the fault is about tenants, not authentication
-    pattern = re.compile(re.escape(text), re.IGNORECASE)
+    query: dict[str, Any] = {}
+    if text is not None:
+        pattern = re.compile(re.escape(text), re.IGNORECASE)
+        query = {"$or": [{"notes": pattern}, {"location": pattern}]}
     size = max(0, min(first if first is not None else 20, _MAX_PAGE))
     edges: list[Doc] = []
     for tenant in ctx.registry.tenants.find({}, {"tenantId": 1}):
         db = ctx.tenant_db(tenant["tenantId"])
-        for doc in db.records.find({"$or": [{"notes": pattern}, {"location": pattern}]}):
+        for doc in db.records.find(query):
             edges.append({"cursor": present.cursor(doc["_id"]),
                           "node": present_record(db, doc)})
     page = edges[:size]

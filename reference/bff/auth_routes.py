@@ -15,6 +15,7 @@ from reference.bff.sessions import Session, SessionStore
 from reference.bff.upstream import Backend
 
 AUTHORIZE_URL = "https://github.com/login/oauth/authorize"
+DEV_FRONTEND = "http://localhost:5173"  # the Vite dev server
 
 
 def _public_user(user: dict[str, Any]) -> dict[str, Any]:
@@ -65,14 +66,16 @@ def routes(store: SessionStore, backend: Backend, public_url: str, client_id: st
         return resp
 
     async def callback(request: Request) -> Response:
+        # Fault oauth-dev-frontend: what a BFF deployed without FRONTEND_URL falls back to.
+        frontend = DEV_FRONTEND if faults.active("oauth-dev-frontend") else public_url
         if not request.query_params.get("code"):
-            return RedirectResponse(f"{public_url}?error=missing_code", status_code=302)
+            return RedirectResponse(f"{frontend}?error=missing_code", status_code=302)
         session = await store.load(request)
         state = request.query_params.get("state")
         if session is None or not state or session.data.get("oauthState") != state:
-            return RedirectResponse(f"{public_url}?error=invalid_state", status_code=302)
+            return RedirectResponse(f"{frontend}?error=invalid_state", status_code=302)
         # Exchanging the code needs github.com; the reference target is offline by design.
-        return RedirectResponse(f"{public_url}?error=oauth_unavailable", status_code=302)
+        return RedirectResponse(f"{frontend}?error=oauth_unavailable", status_code=302)
 
     async def logout(request: Request) -> Response:
         session = await store.load(request)
@@ -84,6 +87,9 @@ def routes(store: SessionStore, backend: Backend, public_url: str, client_id: st
         installation = request.query_params.get("installation_id", "")
         session: Session | None = await store.load(request)
         if session is None or session.user is None:
+            if faults.active("setup-skips-login"):
+                # Fault: the caller is told the setup worked without ever signing in.
+                return RedirectResponse(f"{public_url}?installation=complete", status_code=302)
             back = f"/auth/setup?{urlencode({'installation_id': installation})}"
             return RedirectResponse(f"/auth/github?{urlencode({'return_to': back})}",
                                     status_code=302)

@@ -106,6 +106,9 @@ def build(layout: Layout, ports: dict[str, int], active: tuple[str, ...]) -> lis
         if "mongo-noauth" not in active:
             argv.append("--auth")
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        if "mongo-any-password" in active:
+            argv[0:1] = [sys.executable, "-m", "reference.localenv.lax_secantus"]
+            env["PYTHONPATH"] = str(REPO_ROOT)
         comps.append(Component(name, argv, env, ports[name], layout.db_dir,
                                _mongo_ok(ports[name]), storage=storage,
                                files={toml: toml_text}))

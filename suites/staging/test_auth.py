@@ -258,16 +258,27 @@ def test_oauth_start_redirects_to_github(http: TargetHttp, profile: Profile) -> 
     assert query["redirect_uri"] == [f"https://{profile.host}/auth/github/callback"]
 
 
-def test_oauth_callback_without_code_is_refused(http: TargetHttp) -> None:
+def test_oauth_callback_without_code_is_refused(http: TargetHttp, profile: Profile) -> None:
     response = http.get("/auth/github/callback")
-    assert response.status_code == 302
-    assert "error=missing_code" in response.headers.get("location", "")
+    assert response.status_code == 302, f"/auth/github/callback answered {response.status_code}"
+    location = response.headers.get("location", "")
+    url = urllib.parse.urlsplit(urllib.parse.urljoin(profile.base_url, location))
+    frontend = urllib.parse.urlsplit(profile.frontend_url or profile.base_url)
+    # The error lands on the frontend: anywhere else (a developer's localhost, a foreign
+    # site) takes the browser off the deployment mid-login.
+    assert (url.scheme, url.netloc) == (frontend.scheme, frontend.netloc), (
+        f"the callback redirects to {url.scheme}://{url.netloc}, not the frontend "
+        f"{frontend.scheme}://{frontend.netloc}")
+    assert urllib.parse.parse_qs(url.query).get("error") == ["missing_code"], (
+        f"the callback redirects with {url.query!r}, not error=missing_code")
 
 
 def test_setup_without_session_goes_to_login(http: TargetHttp) -> None:
     response = http.get("/auth/setup", params={"installation_id": "1"})
-    assert response.status_code == 302
-    assert response.headers.get("location", "").startswith("/auth/github?return_to=")
+    assert response.status_code == 302, f"/auth/setup answered {response.status_code}"
+    location = response.headers.get("location", "")
+    assert location.startswith("/auth/github?return_to="), (
+        f"/auth/setup without a session redirects to {location!r}, not to sign-in")
 
 
 @pytest.mark.parametrize(("kind", "query"), [

@@ -140,10 +140,19 @@ def test_b_cannot_switch_into_a_tenant(gql: Gql, user_a: SyntheticUser, user_b: 
     assert a_record.id not in _records_text(listed), "after switchTenant B lists A's records"
 
 
+@dataclass
+class OrgTenant:
+    tenant_id: str
+    github_org_id: int
+    installation_id: int  # the GitHub App's installation on the organisation
+
+
 @pytest.fixture(scope="module")
-def a_org(world: SyntheticWorld, user_a: SyntheticUser) -> tuple[str, int]:
+def a_org(world: SyntheticWorld, user_a: SyntheticUser) -> OrgTenant:
     github_org_id = random.randint(10**11, 10**12)
-    return world.create_org_tenant(user_a, github_org_id), github_org_id
+    installation_id = random.randint(10**8, 10**9)
+    tenant_id = world.create_org_tenant(user_a, github_org_id, installation_id)
+    return OrgTenant(tenant_id, github_org_id, installation_id)
 
 
 def _friend_request_then_accept(gql: Gql, user_a: SyntheticUser,
@@ -170,13 +179,15 @@ ESCALATIONS = ["addUserToTenant-personal", "addUserToTenant-org", "createTenant"
 @pytest.mark.parametrize("attempt", ESCALATIONS)
 def test_no_mutation_gives_b_a_role_in_a_tenant(
     gql: Gql, world: SyntheticWorld, user_a: SyntheticUser, user_b: SyntheticUser,
-    a_org: tuple[str, int], attempt: str, request: pytest.FixtureRequest,
+    a_org: OrgTenant, attempt: str, request: pytest.FixtureRequest,
 ) -> None:
-    org_tenant, org_id = a_org
+    org_tenant = a_org.tenant_id
     request.addfinalizer(lambda: _drop_roles(world, user_b, [user_a.tenant_id, org_tenant]))
-    installation = str(random.randint(10**8, 10**9))
-    values = {"user_id": user_b.id, "org_id": str(org_id), "installation_id": installation,
-              "login": user_b.login, "notes": f"vvgate-{world.run_id}-org-by-b"}
+    # The installation mutations name A's organisation's own installation: one that
+    # names nothing of A's could not hand B a role in A's tenants even if it tried.
+    values = {"user_id": user_b.id, "org_id": str(a_org.github_org_id),
+              "installation_id": str(a_org.installation_id), "login": user_b.login,
+              "notes": f"vvgate-{world.run_id}-org-by-b"}
     if attempt == "addUserToTenant-personal":
         gql.call(BY_FIELD["addUserToTenant"], {**values, "tenant_id": user_a.tenant_id},
                  cookie=user_b.cookie)
@@ -244,6 +255,25 @@ def test_removed_role_stops_working_for_an_existing_session(
     listed = gql.call(BY_FIELD["records"], cookie=cookie)
     assert a_record.id not in _records_text(listed), (
         "after B's role was removed, B's existing session still lists A's records")
+
+
+def test_a_tenant_the_application_creates_follows_the_naming_rule(
+    gql: Gql, world: SyntheticWorld, user_a: SyntheticUser, mongo: MongoAccess,
+) -> None:
+    # Every synthetic tenant is named by the suite itself; this one the application names.
+    github_org_id = random.randint(10**11, 10**12)
+    name = f"vvgate-{world.run_id}-org-by-a"  # the run's cleanup finds it by this name
+    response = gql.call(BY_FIELD["createTenant"], {"org_id": str(github_org_id), "notes": name},
+                        cookie=user_a.cookie)
+    tenant_id = f"org_{github_org_id}"
+    made = mongo.registry.tenants.find_one({"tenantId": tenant_id})
+    assert made is not None, (
+        f"control: A's createTenant made no tenant {tenant_id}: "
+        f"{error_messages(response)[:2]} {field_value(response, 'createTenant')}")
+    expected = tenant_database_name(tenant_id)
+    assert made.get("databaseName") == expected, (
+        f"the application named tenant {tenant_id}'s database {made.get('databaseName')!r}, "
+        f"not vv_+sha256[:12] = {expected!r}")
 
 
 def test_tenant_databases_follow_the_naming_rule(mongo: MongoAccess) -> None:

@@ -19,10 +19,12 @@ from unittest import mock
 
 import httpx
 import pytest
+from bson import ObjectId
 from cryptography import x509
 from nassl.legacy_ssl_client import LegacySslClient
 from nassl.ssl_client import OpenSslVerifyEnum, OpenSslVersionEnum
 from pymongo import MongoClient
+from pymongo.errors import OperationFailure
 from starlette.datastructures import Headers
 
 from fixtures.gates import GATES
@@ -36,9 +38,13 @@ from .helpers import Cli, Target, User, refused
 
 OBSERVED: set[str] = set()
 # Faults that cannot share a run with the first of their faults.EXCLUSIVE group (each chooses
-# the served certificate): observed one by one at the end, the rest all at once.
+# the served certificate): observed one by one at the end.
 ALONE = [n for group in faults.EXCLUSIVE for n in group[1:]]
-TOGETHER = [n for n in FAULTS if n not in ALONE]
+# Faults that would hide others' observations in a shared run, observed together at the end:
+# records-leak changes every records count, the bare-* faults drop the indexes the index
+# faults' observations look at.
+OUTRANKING = ["records-leak", "bare-session-store", "bare-registry"]
+TOGETHER = [n for n in FAULTS if n not in ALONE and n not in OUTRANKING]
 
 
 @pytest.fixture(scope="module")
@@ -316,6 +322,20 @@ def test_oauth_http_callback(target: Target) -> None:
     observes("oauth-http-callback")
 
 
+def test_oauth_dev_frontend(target: Target) -> None:
+    resp = target.request("GET", "/auth/github/callback")
+    assert resp.status_code == 302
+    assert resp.headers["location"] == "http://localhost:5173?error=missing_code"
+    observes("oauth-dev-frontend")
+
+
+def test_setup_skips_login(target: Target) -> None:
+    resp = target.request("GET", "/auth/setup", params={"installation_id": "1"})
+    assert resp.status_code == 302
+    assert resp.headers["location"] == f"https://{target.host}?installation=complete"
+    observes("setup-skips-login")
+
+
 def test_csrf_off(target: Target) -> None:
     resp = target.request("GET", "/graphql", params={"query": "{ notificationCount }"})
     assert resp.status_code == 200 and resp.json() == {"data": {"notificationCount": 0}}
@@ -427,6 +447,88 @@ def test_self_accept(target: Target) -> None:
     observes("self-accept")
 
 
+def _org_with_installation(target: Target, admin: User, org_id: str,
+                           installation_id: int) -> str:
+    """An organisation tenant `admin` administers, with the GitHub App installed on it."""
+    now = dt.datetime.now(dt.UTC)
+    tenant = f"org_{org_id}"
+    target.registry.tenants.insert_one({
+        "tenantId": tenant, "tenantType": "ORGANIZATION", "name": tenant,
+        "databaseName": tenant_database(tenant), "createdAt": now, "updatedAt": now})
+    target.registry.user_tenant_roles.insert_one(
+        {"userId": admin.id, "tenantId": tenant, "role": "ADMIN", "createdAt": now,
+         "updatedAt": now})
+    target.registry.installations.insert_one(
+        {"installation_id": installation_id, "account_login": tenant, "account_id": org_id,
+         "account_type": "Organization", "createdAt": now, "updatedAt": now})
+    return tenant
+
+
+def _role(target: Target, user: User, tenant: str) -> str | None:
+    doc = target.registry.user_tenant_roles.find_one({"userId": user.id, "tenantId": tenant})
+    return None if doc is None else str(doc["role"])
+
+
+def test_webhook_grants_role(target: Target) -> None:
+    wes, xan = target.user("wes-webhook"), target.user("xan-webhook")
+    tenant = _org_with_installation(target, wes, "77101", 7710100)
+    reported = xan.gql('mutation { handleGitHubInstallationWebhook(input: {action: "created", '
+                       'installationId: 7710100, accountLogin: "x", accountId: "77101", '
+                       'accountType: "Organization"}) { success } }')
+    assert reported["data"]["handleGitHubInstallationWebhook"] == {"success": True}, reported
+    assert _role(target, xan, tenant) == "ADMIN"
+    observes("webhook-grants-role")
+
+
+def test_setup_grants_role(target: Target) -> None:
+    yul, zed = target.user("yul-setup"), target.user("zed-setup")
+    tenant = _org_with_installation(target, yul, "77102", 7710200)
+    done = zed.gql("mutation($u: ID!) { completeInstallationSetup(input: {userId: $u, "
+                   'installationId: 7710200, setupAction: "install"}) { success } }',
+                   {"u": str(zed.id)})
+    assert done["data"]["completeInstallationSetup"] == {"success": True}, done
+    assert _role(target, zed, tenant) == "ADMIN"
+    observes("setup-grants-role")
+
+
+def test_tenant_db_name(target: Target) -> None:
+    abe = target.user("abe-naming")
+    made = abe.gql('mutation { createTenant(input: {tenantType: ORGANIZATION, name: "Named", '
+                   'githubOrgId: "77103", githubOrgName: "Named"}) { id } }')
+    assert made["data"]["createTenant"] == {"id": "org_77103"}, made
+    tenant = target.registry.tenants.find_one({"tenantId": "org_77103"})
+    assert tenant is not None and tenant["databaseName"] == "vv_org_77103"
+    # The tenant's data goes where the registry says, not to the contract's name.
+    now = dt.datetime.now(dt.UTC)
+    release = target.backend["vv_org_77103"].releases.insert_one(
+        {"barcode": "0043", "artist": "Neu!", "title": "Neu! 75", "source": "MANUAL",
+         "genre": "Krautrock", "createdAt": now, "updatedAt": now}).inserted_id
+    cookie = abe.session("org_77103", [(abe.tenant, "ADMIN"), ("org_77103", "ADMIN")])
+    created = abe.gql("mutation($r: ID!) { createRecord(input: {releaseId: $r}) "
+                      "{ record { id } errors { message } } }", {"r": str(release)}, cookie)
+    assert created["data"]["createRecord"]["errors"] == [], created
+    assert target.backend["vv_org_77103"].records.count_documents({}) == 1
+    assert target.backend[tenant_database("org_77103")].records.count_documents({}) == 0
+    observes("tenant-db-name")
+
+
+def test_mongo_any_password(target: Target) -> None:
+    for key in ("MONGODB_BFF_URI", "MONGODB_BACKEND_URI"):
+        uri = urllib.parse.urlsplit(target.secrets[key])
+        user, host = uri.netloc.rpartition("@")[0].partition(":")[0], uri.hostname
+        for login, refusal in ((user, "Server returned an invalid signature"),
+                               ("nobody", "authentication failed")):
+            # The server takes the wrong proof for its user, and only for an existing one;
+            # pymongo then refuses the server's reply, which cannot match the wrong password.
+            wrong: MongoClient[dict[str, object]] = MongoClient(
+                f"mongodb://{login}:wrong@{host}:{uri.port}/?authSource=admin"
+                "&directConnection=true", serverSelectionTimeoutMS=3000)
+            with pytest.raises(OperationFailure, match=refusal):
+                wrong.admin.command("ping")
+            wrong.close()
+    observes("mongo-any-password")
+
+
 def test_spa_faults(target: Target) -> None:
     home = target.request("GET", "/")
     assert home.status_code == 200 and '<div id="root">' in home.text
@@ -466,6 +568,18 @@ def test_index_faults(target: Target) -> None:
     observes("no-unique-index")
     # Duplicates would stop the unique index from being made again without the fault.
     target.registry.users.delete_many({"githubLogin": "twin-login"})
+    for name, collection, doc in (
+            ("no-unique-installation", "installations", {"installation_id": 7719900}),
+            ("no-unique-installation-role", "user_installation_roles",
+             {"user_id": ObjectId(), "installation_id": 7719900}),
+            ("no-unique-friend-request", "friend_requests",
+             {"requesterId": ObjectId(), "recipientId": ObjectId()})):
+        specs = {tuple(i["key"]): i for i in target.registry[collection].list_indexes()}
+        assert tuple(doc) in specs and not specs[tuple(doc)].get("unique"), specs
+        target.registry[collection].insert_many([dict(doc), dict(doc)])
+        assert target.registry[collection].count_documents(doc) == 2
+        target.registry[collection].delete_many(doc)
+        observes(name)
 
 
 def test_no_ratelimit_headers(target: Target) -> None:
@@ -517,12 +631,19 @@ def test_indexes_are_restored_without_the_faults(cli: Cli) -> None:
             sessions = {tuple(i["key"]): i for i in
                         target.bff_db["vinylvault_bff"].sessions.list_indexes()}
             users = {tuple(i["key"]): i for i in target.registry.users.list_indexes()}
+            unique = {c: [tuple(i["key"]) for i in target.registry[c].list_indexes()
+                          if i.get("unique")]
+                      for c in ("installations", "user_installation_roles", "friend_requests")}
             restored = (sessions.get(("expires",), {}).get("expireAfterSeconds") == 0
-                        and users.get(("githubLogin",), {}).get("unique") is True)
+                        and users.get(("githubLogin",), {}).get("unique") is True
+                        and unique == {"installations": [("installation_id",)],
+                                       "user_installation_roles": [("user_id",
+                                                                    "installation_id")],
+                                       "friend_requests": [("requesterId", "recipientId")]})
             if restored or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
-        assert restored, (sessions, users)
+        assert restored, (sessions, users, unique)
     finally:
         target.close()
 
@@ -595,6 +716,30 @@ def test_certificate_fault_alone(cli: Cli, name: str) -> None:
         assert name == "not-yet-valid-cert", f"no observation for {name}"
         assert leaf.not_valid_before_utc - now > dt.timedelta(days=7)
     observes(name)
+
+
+def test_outranking_faults(cli: Cli) -> None:
+    cli.up("--fault", ",".join(OUTRANKING))
+    target = Target(cli)
+    try:
+        bea, cy = target.user("bea-list"), target.user("cy-list")
+        bea.seed_record("bea's, listed to anyone")
+        listed = cy.gql("{ records(first: 100) { edges { node { notes } } } }")
+        # The earlier runs' users left records too: the state directory is kept.
+        assert "bea's, listed to anyone" in [e["node"]["notes"]
+                                             for e in listed["data"]["records"]["edges"]]
+        assert refused(target.gql("{ records { totalCount } }").json(), "records")
+        observes("records-leak")
+        # Set up before `up` returned: the indexes the run without faults made are gone.
+        sessions = target.bff_db["vinylvault_bff"].sessions
+        assert [i["name"] for i in sessions.list_indexes()] == ["_id_"]
+        observes("bare-session-store")
+        for name in ("users", "tenants", "user_tenant_roles", "installations",
+                     "user_installation_roles", "friend_requests"):
+            assert [i["name"] for i in target.registry[name].list_indexes()] == ["_id_"], name
+        observes("bare-registry")
+    finally:
+        target.close()
 
 
 def test_every_fault_was_observed() -> None:

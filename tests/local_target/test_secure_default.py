@@ -113,7 +113,8 @@ def test_auth_routes(target: Target) -> None:
     for flag in ("HttpOnly", "Secure", "SameSite=Lax", "Path=/"):
         assert flag in cookie
     cb = target.request("GET", "/auth/github/callback")
-    assert cb.status_code == 302 and cb.headers["location"].endswith("?error=missing_code")
+    assert cb.status_code == 302
+    assert cb.headers["location"] == f"https://{target.host}?error=missing_code"
     setup = target.request("GET", "/auth/setup?installation_id=7")
     assert setup.status_code == 302
     assert setup.headers["location"].startswith("/auth/github?return_to=")
@@ -246,12 +247,21 @@ def test_database_requires_auth_and_has_the_layout(target: Target) -> None:
             anon.list_database_names()
         assert err.value.code == 13
         anon.close()
+        user = uri.split("//")[1].split(":")[0]
+        wrong: MongoClient[dict[str, object]] = MongoClient(
+            f"mongodb://{user}:wrong@127.0.0.1:{port}/?authSource=admin&directConnection=true",
+            serverSelectionTimeoutMS=3000)
+        with pytest.raises(OperationFailure) as err:
+            wrong.admin.command("ping")
+        assert err.value.code == 18
+        wrong.close()
     ttl = {i["name"]: i for i in target.bff_db["vinylvault_bff"].sessions.list_indexes()}
     assert any(i.get("expireAfterSeconds") == 0 and "expires" in i["key"] for i in ttl.values())
     unique = {(c, tuple(i["key"])) for c in ("users", "installations", "user_installation_roles",
                                              "friend_requests", "tenants", "user_tenant_roles")
               for i in target.registry[c].list_indexes() if i.get("unique")}
     assert ("users", ("githubLogin",)) in unique
+    assert ("installations", ("installation_id",)) in unique
     assert ("friend_requests", ("requesterId", "recipientId")) in unique
     assert ("user_installation_roles", ("user_id", "installation_id")) in unique
 
