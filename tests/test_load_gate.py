@@ -137,6 +137,14 @@ class Target:
         proc = self.vvgate("load", "--target", target, "--report-dir", str(self.reports), *args)
         return SuiteRun(proc.returncode, proc.stdout, proc.stderr, self.reports)
 
+    def load_with_fault(self, fault: str) -> SuiteRun:
+        """One load run with `fault` on; the target is back to no fault afterwards."""
+        self.local("up", "--fault", fault)
+        try:
+            return self.load()
+        finally:
+            self.local("up")
+
     @property
     def profile_path(self) -> Path:
         return self.state / "local" / "target.yaml"
@@ -244,11 +252,7 @@ def test_early_abort_on_an_erroring_target(target: Target, erroring_profile: Pat
 
 
 def test_slow_records_fails_the_gate_naming_the_endpoint(target: Target) -> None:
-    target.local("up", "--fault", "slow-records")
-    try:
-        run = target.load()
-    finally:
-        target.local("up")
+    run = target.load_with_fault("slow-records")
     assert run.code == 1, run.output[-2000:]
     gate = run.gate("load")
     failed = {f["test"].split("::")[-1]: f["message"] for f in gate["failures"]}
@@ -260,11 +264,7 @@ def test_slow_records_fails_the_gate_naming_the_endpoint(target: Target) -> None
 
 def test_an_untrusted_certificate_leaves_the_load_gate_pinned_and_passing(target: Target) -> None:
     # The tls gate owns the certificate; Locust talks to the leaf the tls scan recorded.
-    target.local("up", "--fault", "untrusted-cert")
-    try:
-        run = target.load()
-    finally:
-        target.local("up")
+    run = target.load_with_fault("untrusted-cert")
     assert run.code == 0, run.output[-2000:]
     trust = run.gates()["run"]["https_trust"]
     assert trust["mode"] == "pinned" and "self-signed certificate" in trust["reason"], trust
