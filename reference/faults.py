@@ -92,6 +92,9 @@ FAULTS: dict[str, Fault] = {
         Fault("csrf-off", "auth",
               "GET /graphql without a preflight header is executed (no CSRF prevention)",
               ("bff",)),
+        Fault("graphql-accepts-text-plain", "auth",
+              "a text/plain POST to /graphql is parsed as JSON and executed without a preflight "
+              "header (a body parser that takes text/plain as JSON)", ("bff",)),
         Fault("batching-on", "auth",
               "a JSON array body to /graphql is executed as a batch", ("bff",)),
         Fault("stack-traces", "auth",
@@ -142,6 +145,10 @@ FAULTS: dict[str, Fault] = {
         Fault("tenant-db-name", "tenancy",
               "tenants the backend creates get databaseName vv_<tenantId>, not vv_+sha256[:12], "
               "and their data lives there", ("backend",)),
+        Fault("records-mirrored", "tenancy",
+              "createRecord also copies each new record into a shared database the backend "
+              "registers as tenant `community` (a cross-tenant feed)",
+              ("backend",)),
         # headers: one helmet header (or cookie flag) each
         Fault("no-csp", "headers",
               "BFF responses carry no Content-Security-Policy", ("bff",)),

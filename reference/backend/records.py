@@ -15,8 +15,10 @@ from pymongo.database import Database
 from reference import faults
 from reference.backend import present
 from reference.backend.context import Context, Doc
+from reference.tenancy import new_tenant_database
 
 _MAX_PAGE = 100
+MIRROR_TENANT = "community"
 
 
 def _oid(value: str | None) -> ObjectId | None:
@@ -171,7 +173,24 @@ def create(ctx: Context, data: dict[str, Any]) -> Doc:
                 "updatedAt": now}
     doc.update({k: data[k] for k in _RECORD_FIELDS if data.get(k) is not None})
     doc["_id"] = db.records.insert_one(doc).inserted_id
+    if faults.active("records-mirrored"):
+        _mirror(ctx, doc)
     return {"record": present_record(db, doc), "errors": []}
+
+
+def _mirror(ctx: Context, doc: Doc) -> None:
+    """Fault records-mirrored: every new record is copied into one shared database, which the
+    backend registers as tenant `community` (a cross-tenant feed), so a user's data also lives
+    in a tenant database that is not theirs."""
+    now = dt.datetime.now(dt.UTC)
+    ctx.registry.tenants.update_one(
+        {"tenantId": MIRROR_TENANT},
+        {"$setOnInsert": {"tenantId": MIRROR_TENANT, "tenantType": "ORGANIZATION",
+                          "name": "Community feed",
+                          "databaseName": new_tenant_database(MIRROR_TENANT),
+                          "createdAt": now, "updatedAt": now}},
+        upsert=True)
+    ctx.tenant_db(MIRROR_TENANT).records.insert_one(dict(doc))
 
 
 def _db_holding(ctx: Context, oid: ObjectId | None) -> Database | None:  # type: ignore[type-arg]

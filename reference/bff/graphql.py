@@ -74,8 +74,10 @@ def routes(store: SessionStore, backend: Backend) -> list[Route]:
             if batch is not None:
                 return await _run_batch(batch, backend.token_for(await store.load(request)),
                                         backend)
-        prepared = await gqlhttp.prepare(request, LOCAL_SCHEMA, faults.active("introspection-on"),
-                                         csrf_prevention=not faults.active("csrf-off"))
+        prepared = await gqlhttp.prepare(
+            request, LOCAL_SCHEMA, faults.active("introspection-on"),
+            csrf_prevention=not faults.active("csrf-off"),
+            plain_text_json=faults.active("graphql-accepts-text-plain"))
         if isinstance(prepared, Response):
             return prepared
         session = await store.load(request)

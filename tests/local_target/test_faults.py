@@ -342,6 +342,17 @@ def test_csrf_off(target: Target) -> None:
     observes("csrf-off")
 
 
+def test_graphql_accepts_text_plain(target: Target) -> None:
+    resp = target.request("POST", "/graphql", content='{"query":"{ notificationCount }"}',
+                          headers={"Content-Type": "text/plain"})
+    assert resp.status_code == 200 and resp.json() == {"data": {"notificationCount": 0}}
+    # Only text/plain is taken for JSON: the other simple content types are still refused.
+    form = target.request("POST", "/graphql", content="query=%7B+notificationCount+%7D",
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert form.status_code == 400
+    observes("graphql-accepts-text-plain")
+
+
 def test_batching_on(target: Target) -> None:
     resp = target.request("POST", "/graphql", json=[{"query": "{ notificationCount }"},
                                                     {"query": "{ viewer { id } }"}])
@@ -510,6 +521,23 @@ def test_tenant_db_name(target: Target) -> None:
     assert target.backend["vv_org_77103"].records.count_documents({}) == 1
     assert target.backend[tenant_database("org_77103")].records.count_documents({}) == 0
     observes("tenant-db-name")
+
+
+def test_records_mirrored(target: Target) -> None:
+    dee = target.user("dee-mirror")
+    now = dt.datetime.now(dt.UTC)
+    release = target.backend[tenant_database(dee.tenant)].releases.insert_one(
+        {"barcode": "0044", "artist": "Faust", "title": "IV", "source": "MANUAL",
+         "genre": "Krautrock", "createdAt": now, "updatedAt": now}).inserted_id
+    notes = f"dee's, copied {ObjectId()}"
+    made = dee.gql("mutation($r: ID!, $n: String) { createRecord(input: {releaseId: $r, "
+                   "notes: $n}) { errors { message } } }", {"r": str(release), "n": notes})
+    assert made["data"]["createRecord"]["errors"] == [], made
+    # Where the registry says each tenant's data lives (tenant-db-name is on as well).
+    holders = sorted(t["tenantId"] for t in target.registry.tenants.find({})
+                     if target.backend[t["databaseName"]].records.find_one({"notes": notes}))
+    assert holders == sorted([dee.tenant, "community"]), holders
+    observes("records-mirrored")
 
 
 def test_mongo_any_password(target: Target) -> None:
