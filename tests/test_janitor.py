@@ -1,4 +1,4 @@
-"""Synthetic users never outlive their run: cleanup on failure and Ctrl-C, and a janitor
+"""Synthetic users never outlive their run: cleanup on failure, Ctrl-C and SIGTERM, and a janitor
 that removes what a killed run (kill -9) left behind."""
 
 from __future__ import annotations
@@ -67,6 +67,13 @@ def test_a_failing_run_removes_its_users(ws: Workspace, local_env: dict[str, str
 def test_ctrl_c_still_removes_the_users(ws: Workspace, local_env: dict[str, str]) -> None:
     proc = _run(ws, local_env, "raise KeyboardInterrupt")
     assert proc.returncode != 0
+    assert _synthetic(local_env) == NOTHING
+
+
+def test_sigterm_still_removes_the_users(ws: Workspace, local_env: dict[str, str]) -> None:
+    # What a CI cancellation or `timeout` sends: the run unwinds as on Ctrl-C.
+    proc = _run(ws, local_env, "os.kill(os.getpid(), signal.SIGTERM)")
+    assert proc.returncode != 0 and proc.returncode != -15, proc.stdout[-1500:]
     assert _synthetic(local_env) == NOTHING
 
 
