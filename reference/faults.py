@@ -109,6 +109,9 @@ FAULTS: dict[str, Fault] = {
         Fault("no-ratelimit-headers", "auth",
               "rate limits still apply but responses carry no RateLimit/RateLimit-Policy",
               ("bff",)),
+        Fault("loose-graphql-limit", "auth",
+              "/graphql allows 4000 requests per 15 minutes and client, not the contract's 400",
+              ("bff",)),
         Fault("oauth-dev-frontend", "auth",
               "GET /auth/github/callback redirects to http://localhost:5173, the development "
               "frontend a BFF without FRONTEND_URL falls back to", ("bff",)),
