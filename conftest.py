@@ -1,3 +1,6 @@
-"""Wires the gate plugin (fixtures.plugin) into every pytest run of this tree."""
+"""Wires the gate plugin (vvgate.gates.plugin) and the suites' fixtures (fixtures/) into every
+pytest run of this tree."""
 
-pytest_plugins = ["fixtures.plugin"]
+from fixtures import PLUGINS
+
+pytest_plugins = ["vvgate.gates.plugin", *PLUGINS]

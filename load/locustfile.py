@@ -1,4 +1,4 @@
-"""Vinyl Vault journeys for the load gate; fixtures/load_run.py runs this as a Locust subprocess.
+"""Vinyl Vault journeys for the load gate; vvgate/load/run.py runs this as a Locust subprocess.
 
 Everything a run needs comes from the plan file named by $VVGATE_LOAD_PLAN (written 0600 by the
 runner, removed after the run): where to connect, the CA, the forged session cookies of the
@@ -29,8 +29,8 @@ from locust.env import Environment
 from locust.stats import calculate_response_time_percentile, diff_response_time_dicts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fixtures.load_steps import RATE_LIMITED, STEPS, TOTAL
-from fixtures.peer_trust import check_leaf
+from vvgate.access.peer_trust import check_leaf
+from vvgate.load.steps import RATE_LIMITED, STEPS, TOTAL
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["VVGATE_LOAD_PLAN"]).read_text("utf-8"))
 # OpenSSL's X509_V_FLAG_NO_CHECK_TIME: like the other non-TLS gates, leave expiry to the tls gate.
@@ -88,7 +88,7 @@ class _PinnedContext(gevent.ssl.SSLContext):
 
 def _ssl_context(cafile: str | None = None, **_: Any) -> ssl.SSLContext:
     """The profile's CA (public roots when it names none), or, when the run's verification
-    failed, the leaf the tls scan recorded (fixtures/peer_trust.py); SNI comes from the
+    failed, the leaf the tls scan recorded (vvgate/access/peer_trust.py); SNI comes from the
     user's pool."""
     if PIN_SHA256:
         context: ssl.SSLContext = _PinnedContext(ssl.PROTOCOL_TLS_CLIENT)

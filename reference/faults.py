@@ -15,7 +15,7 @@ FAULTS_ENV = "VV_FAULTS"
 @dataclass(frozen=True)
 class Fault:
     name: str
-    gate: str  # the gate (fixtures/gates.py) this fault must make fail
+    gate: str  # the gate (vvgate/gates/catalog.py) this fault must make fail
     breaks: str
     # Components whose behaviour the fault changes; only these restart when it is toggled.
     components: tuple[str, ...]

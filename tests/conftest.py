@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
-VVGATE = [sys.executable, "-m", "fixtures.cli"]
+VVGATE = [sys.executable, "-m", "vvgate"]
 
 
 @dataclass

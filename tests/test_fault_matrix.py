@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT, VVGATE, SuiteRun, local_env
-from fixtures.secret_store import read_env_file
 from reference.faults import FAULTS
+from vvgate.targets.secret_store import read_env_file
 
 LIVE = str(PROJECT / "suites" / "staging")
 # The load gate runs Locust for a while; its own selftests cover its faults.

@@ -11,7 +11,7 @@ import pytest
 from pymongo import MongoClient
 
 from conftest import PROJECT, VVGATE, Workspace, running_local_target
-from fixtures.secret_store import read_env_file
+from vvgate.targets.secret_store import read_env_file
 
 USES_USERS = """
 import os, signal

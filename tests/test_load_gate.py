@@ -20,14 +20,14 @@ import pytest
 import yaml
 
 from conftest import PROJECT, VVGATE, SuiteRun
-from fixtures import load_plan
-from fixtures.errors import ConfigError
-from fixtures.load_stats import EndpointStats, RunStats, percentile
-from fixtures.load_thresholds import evaluate, read_baseline
-from fixtures.mongo_access import MongoAccess
-from fixtures.profile import LoadProfile, Profile, load_profile
-from fixtures.secret_store import SecretStore
-from fixtures.synthetic_users import TAG_FIELD
+from vvgate.errors import ConfigError
+from vvgate.identity.synthetic_users import TAG_FIELD
+from vvgate.load import plan as load_plan
+from vvgate.load.stats import EndpointStats, RunStats, percentile
+from vvgate.load.thresholds import evaluate, read_baseline
+from vvgate.mongo.access import MongoAccess
+from vvgate.targets.profile import LoadProfile, Profile, load_profile
+from vvgate.targets.secret_store import SecretStore
 
 LOAD = {
     "users": 5, "spawn_rate": 5, "duration_s": 10,

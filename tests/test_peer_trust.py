@@ -18,10 +18,10 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from fixtures.https_client import TargetHttp
-from fixtures.peer_trust import PeerTrust, UntrustedPeerError, decide
-from fixtures.profile import Kind, Profile
 from reference.localenv import ca
+from vvgate.access.https_client import TargetHttp
+from vvgate.access.peer_trust import PeerTrust, UntrustedPeerError, decide
+from vvgate.targets.profile import Kind, Profile
 
 HOST = "vinylvault.local.test"
 COOKIE = "vinylvault.sid=s%3Aunit-session.signature"

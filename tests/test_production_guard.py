@@ -14,7 +14,7 @@ import pytest
 from kubernetes import client
 
 from conftest import Workspace
-from fixtures.write_guard import GuardedApiClient, ProductionWriteRefused
+from vvgate.kube.write_guard import GuardedApiClient, ProductionWriteRefused
 
 DESTRUCTIVE = """
 import pytest
@@ -76,7 +76,7 @@ def test_fixture_client_refuses_writes_on_a_production_target(ws: Workspace) -> 
     run = ws.run()
     assert run.code == 1
     message = run.gate("manifests")["failures"][0]["message"]
-    assert message.startswith("fixtures.write_guard.ProductionWriteRefused: refused: POST "
+    assert message.startswith("vvgate.kube.write_guard.ProductionWriteRefused: refused: POST "
                               "/api/v1/namespaces/vinylvault-production/configmaps")
     assert "read-only (production)" in message
 

@@ -17,7 +17,7 @@ from bson import ObjectId
 from pymongo import MongoClient
 
 from conftest import PROJECT, VVGATE, SuiteRun, running_local_target
-from fixtures.secret_store import read_env_file
+from vvgate.targets.secret_store import read_env_file
 
 
 @pytest.fixture(scope="module")

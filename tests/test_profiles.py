@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.errors import ConfigError
-from fixtures.profile import Kind, load_profile
+from vvgate.errors import ConfigError
+from vvgate.targets.profile import Kind, load_profile
 
 BASE = """\
 name: demo

@@ -6,7 +6,7 @@ import base64
 from pathlib import Path
 
 from conftest import Workspace
-from fixtures.redaction import MASK, Redactor
+from vvgate.report.redaction import MASK, Redactor
 
 CANARY = "canary-7f3a9c1e-do-not-leak"
 

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from conftest import Workspace
-from fixtures.gate_summary import SCHEMA, SCHEMA_VERSION
+from vvgate.report.summary import SCHEMA, SCHEMA_VERSION
 
 SUITE = """
 import pytest

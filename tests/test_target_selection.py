@@ -32,7 +32,7 @@ def test_target_can_come_from_the_environment(ws: Workspace) -> None:
     ws.write_test("test_m.py", "import pytest\npytestmark=[pytest.mark.gate('manifests')]\n"
                                "def test_ok(): pass\n")
     env = {**ws.env, "VVGATE_TARGET": str(ws.profile_path)}
-    proc = _pytest(["-p", "fixtures.plugin", "-c", str(PROJECT / "pyproject.toml"),
+    proc = _pytest(["-p", "vvgate.gates.plugin", "-c", str(PROJECT / "pyproject.toml"),
                     "--report-dir", str(ws.reports), str(ws.suite)], env, cwd=ws.root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "vvgate target: fromenv (staging) https://demo.example.test" in proc.stdout

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from fixtures.tls_scan import (
+from vvgate.access.tls_scan import (
     AcceptedCipher,
     days_left,
     name_matches,
@@ -119,7 +119,7 @@ class LocalTarget:
         self.reports = reports
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "fixtures.cli", "local", *args],
+        return subprocess.run([sys.executable, "-m", "vvgate", "local", *args],
                               cwd=PROJECT, env=self.env, capture_output=True, text=True,
                               timeout=180)
 

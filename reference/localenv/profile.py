@@ -1,4 +1,4 @@
-"""The generated `local` target profile (validated by the suite's fixtures.profile.Profile)."""
+"""The generated `local` target profile (the suite validates it as a target profile)."""
 
 from __future__ import annotations
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.mongo_access import MongoAccess
-from fixtures.profile import Profile
-from fixtures.synthetic_users import NAME_PREFIX, TAG_FIELD
+from vvgate.identity.synthetic_users import NAME_PREFIX, TAG_FIELD
+from vvgate.mongo.access import MongoAccess
+from vvgate.targets.profile import Profile
 
 pytestmark = [pytest.mark.gate("database"), pytest.mark.phase9, pytest.mark.smoke]
 

@@ -3,7 +3,7 @@
 Importing them here registers them, and their report hook, for suites/staging only.
 """
 
-from fixtures.cluster_fixtures import (  # noqa: F401
+from fixtures.deployment import (  # noqa: F401
     _deployments,
     deploy,
     deployed,
@@ -11,5 +11,5 @@ from fixtures.cluster_fixtures import (  # noqa: F401
     kube,
     nfs_class,
     pytest_runtest_makereport,
-    throwaway_namespace,
 )
+from fixtures.throwaway_namespace import throwaway_namespace  # noqa: F401

@@ -11,7 +11,8 @@ import urllib.parse
 import jwt
 import pytest
 
-from fixtures.graphql_ops import (
+from vvgate.access.graphql_client import Gql
+from vvgate.access.graphql_ops import (
     BY_FIELD,
     OPERATIONS,
     PUBLIC,
@@ -20,13 +21,12 @@ from fixtures.graphql_ops import (
     parse,
     refusal_reason,
 )
-from fixtures.https_client import TargetHttp
-from fixtures.live_fixtures import Gql
-from fixtures.profile import Profile
-from fixtures.redaction import REDACTOR
-from fixtures.secret_store import SecretStore
-from fixtures.session_forge import COOKIE_NAME
-from fixtures.synthetic_users import SyntheticUser, SyntheticWorld
+from vvgate.access.https_client import TargetHttp
+from vvgate.identity.session_forge import COOKIE_NAME
+from vvgate.identity.synthetic_users import SyntheticUser, SyntheticWorld
+from vvgate.report.redaction import REDACTOR
+from vvgate.targets.profile import Profile
+from vvgate.targets.secret_store import SecretStore
 
 pytestmark = [pytest.mark.gate("auth"), pytest.mark.phase1]
 
@@ -68,7 +68,7 @@ def test_a_signed_session_is_recognised(http: TargetHttp, user_a: SyntheticUser)
 @pytest.mark.smoke
 @pytest.mark.parametrize("op", PROTECTED, ids=[op.field for op in PROTECTED])
 def test_anonymous_caller_is_refused(gql: Gql, op: object) -> None:
-    from fixtures.graphql_ops import Operation
+    from vvgate.access.graphql_ops import Operation
 
     assert isinstance(op, Operation)
     response = gql.call(op)

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import hashes
 
-from fixtures.evidence import Evidence
-from fixtures.kube_objects import Kube
-from fixtures.profile import Profile
-from fixtures.served_certificate import secret_leaf, served_leaf
+from vvgate.access.served_certificate import secret_leaf, served_leaf
+from vvgate.kube.objects import Kube
+from vvgate.report.evidence import Evidence
+from vvgate.targets.profile import Profile
 
 pytestmark = [pytest.mark.gate("tls"), pytest.mark.phase9]
 

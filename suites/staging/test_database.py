@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pymongo.errors import OperationFailure, PyMongoError
 
-from fixtures.mongo_access import MongoAccess
-from fixtures.profile import Profile
+from vvgate.mongo.access import MongoAccess
+from vvgate.targets.profile import Profile
 
 pytestmark = [pytest.mark.gate("database"), pytest.mark.phase3]
 

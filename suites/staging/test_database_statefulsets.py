@@ -10,19 +10,19 @@ from typing import Any
 
 import pytest
 
-from fixtures.deployment import Deployment
-from fixtures.evidence import Evidence
-from fixtures.kube_objects import Kube
-from fixtures.mongo_forward import member_client
-from fixtures.profile import Profile
-from fixtures.secret_store import SecretStore
-from fixtures.workload_checks import (
+from vvgate.kube.deployment import Deployment
+from vvgate.kube.objects import Kube
+from vvgate.kube.workload_checks import (
     claim_templates,
     find,
     missing_config,
     pods_of,
     ready_endpoints,
 )
+from vvgate.mongo.forward import member_client
+from vvgate.report.evidence import Evidence
+from vvgate.targets.profile import Profile
+from vvgate.targets.secret_store import SecretStore
 
 pytestmark = [pytest.mark.gate("database"), pytest.mark.phase3]
 

@@ -7,9 +7,9 @@ import re
 import httpx
 import pytest
 
-from fixtures.https_client import TargetHttp
-from fixtures.profile import Profile
-from fixtures.session_forge import COOKIE_NAME
+from vvgate.access.https_client import TargetHttp
+from vvgate.identity.session_forge import COOKIE_NAME
+from vvgate.targets.profile import Profile
 
 pytestmark = [pytest.mark.gate("headers"), pytest.mark.phase1]
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from fixtures.https_client import TargetHttp
-from fixtures.profile import Profile
+from vvgate.access.https_client import TargetHttp
+from vvgate.targets.profile import Profile
 
 pytestmark = [pytest.mark.gate("health"), pytest.mark.phase8]
 

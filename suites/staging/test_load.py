@@ -1,6 +1,6 @@
 """The load gate: bounded Locust journeys against the target, judged by the profile's SLOs.
 
-Locust runs once per module as a subprocess (fixtures/load_run.py); each SLO'd endpoint and
+Locust runs once per module as a subprocess (vvgate/load/run.py); each SLO'd endpoint and
 the total is one check. `vvgate load` sets the run shape through VVGATE_LOAD_* variables.
 """
 
@@ -13,15 +13,17 @@ from typing import Any
 
 import pytest
 
-from fixtures import load_plan, load_report, load_run
-from fixtures.errors import ConfigError
-from fixtures.evidence import Evidence
-from fixtures.gate_run import RUN, GateRun
-from fixtures.gate_summary import write_gate_data
-from fixtures.load_steps import TOTAL
-from fixtures.load_thresholds import EndpointVerdict, evaluate, read_baseline
-from fixtures.peer_trust import PeerTrust
-from fixtures.profile import Profile
+from vvgate.access.peer_trust import PeerTrust
+from vvgate.errors import ConfigError
+from vvgate.gates.run import RUN, GateRun
+from vvgate.load import plan as load_plan
+from vvgate.load import report as load_report
+from vvgate.load import run as load_run
+from vvgate.load.steps import TOTAL
+from vvgate.load.thresholds import EndpointVerdict, evaluate, read_baseline
+from vvgate.report.evidence import Evidence
+from vvgate.report.summary import write_gate_data
+from vvgate.targets.profile import Profile
 
 # destructive: a run spends the target's per-client rate-limit window and writes records, so
 # it never runs against production or a profile with allow_destructive: false.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.deployment import Deployment
-from fixtures.evidence import Evidence
-from fixtures.kube_objects import Kube
-from fixtures.workload_checks import find, missing_config, pods_of, ready_endpoints, restarts
+from vvgate.kube.deployment import Deployment
+from vvgate.kube.objects import Kube
+from vvgate.kube.workload_checks import find, missing_config, pods_of, ready_endpoints, restarts
+from vvgate.report.evidence import Evidence
 
 pytestmark = [pytest.mark.gate("rollout"), pytest.mark.phase4]
 

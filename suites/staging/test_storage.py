@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from fixtures.evidence import Evidence
-from fixtures.kube_objects import Kube
-from fixtures.storage_checks import (
+from vvgate.kube.objects import Kube
+from vvgate.kube.storage_checks import (
     BIND_TIMEOUT_S,
     PROBE_TEXT,
     RELEASE_TIMEOUT_S,
@@ -23,6 +22,7 @@ from fixtures.storage_checks import (
     run_pod,
     wait_phase,
 )
+from vvgate.report.evidence import Evidence
 
 pytestmark = [pytest.mark.gate("storage"), pytest.mark.phase0]
 

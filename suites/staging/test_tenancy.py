@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from fixtures.graphql_ops import BY_FIELD, error_messages, field_value, parse, refusal_reason
-from fixtures.https_client import TargetHttp
-from fixtures.live_fixtures import Gql
-from fixtures.mongo_access import MongoAccess
-from fixtures.session_forge import tenant_database_name
-from fixtures.synthetic_users import SyntheticUser, SyntheticWorld
+from vvgate.access.graphql_client import Gql
+from vvgate.access.graphql_ops import BY_FIELD, error_messages, field_value, parse, refusal_reason
+from vvgate.access.https_client import TargetHttp
+from vvgate.identity.session_forge import tenant_database_name
+from vvgate.identity.synthetic_users import SyntheticUser, SyntheticWorld
+from vvgate.mongo.access import MongoAccess
 
 pytestmark = [pytest.mark.gate("tenancy"), pytest.mark.phase8]
 

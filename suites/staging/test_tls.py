@@ -2,7 +2,7 @@
 
 Modern protocols only, no weak cipher suites, a certificate valid for the host, its CA and
 today, and plain HTTP redirected permanently to HTTPS. One sslyze scan per run
-(fixtures/tls_scan.py) feeds every check; each check attaches the scan as evidence.
+(vvgate/access/tls_scan.py) feeds every check; each check attaches the scan as evidence.
 HSTS is the headers gate's business (§6), not this one's.
 """
 
@@ -15,10 +15,8 @@ import httpx
 import pytest
 from cryptography import x509
 
-from fixtures.evidence import Evidence
-from fixtures.https_client import TargetHttp
-from fixtures.profile import Profile
-from fixtures.tls_scan import (
+from vvgate.access.https_client import TargetHttp
+from vvgate.access.tls_scan import (
     LEGACY_PROTOCOLS,
     MODERN_PROTOCOLS,
     CertificateProbe,
@@ -32,6 +30,8 @@ from fixtures.tls_scan import (
     trust_without_dates,
     weak_reasons,
 )
+from vvgate.report.evidence import Evidence
+from vvgate.targets.profile import Profile
 
 pytestmark = [pytest.mark.gate("tls"), pytest.mark.phase9]
 

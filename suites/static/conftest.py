@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
-from fixtures import sarif
-from fixtures.app_repo_rules import APP_RULES, AppCase, app_cases
-from fixtures.errors import ConfigError
-from fixtures.manifest_engine import Case, cases, load_trees
-from fixtures.manifest_rules import ALL_RULES
-from fixtures.manifest_rules.model import Finding, NotApplicable, Settings
-from fixtures.paths import PROJECT_ROOT
-from fixtures.plugin import report_dir_of
-from fixtures.schema_validation import DEFAULT_VERSION
+from vvgate.errors import ConfigError
+from vvgate.gates.run import report_dir_of
+from vvgate.paths import PROJECT_ROOT
+from vvgate.report import sarif
+from vvgate.rules.app_repo import APP_RULES, AppCase, app_cases
+from vvgate.rules.engine import Case, cases, load_trees
+from vvgate.rules.manifest import ALL_RULES
+from vvgate.rules.model import Finding, NotApplicable, Settings
+from vvgate.rules.schema_validation import DEFAULT_VERSION
 
 DEFAULT_MANIFESTS = PROJECT_ROOT / "manifests"
 SARIF_FILE = "findings.sarif"

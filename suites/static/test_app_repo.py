@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from fixtures.app_repo_rules import AppCase
+from vvgate.rules.app_repo import AppCase
 
 pytestmark = [pytest.mark.gate("manifests")]
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from fixtures.manifest_engine import Case
+from vvgate.rules.engine import Case
 
 pytestmark = [pytest.mark.gate("manifests")]
 CATEGORY = "best-practice"

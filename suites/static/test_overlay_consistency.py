@@ -1,4 +1,4 @@
-"""Static gate, category "overlay": one test per rule and object (see fixtures/manifest_rules/)."""
+"""Static gate, category "overlay": one test per rule and object (see vvgate/rules/manifest/)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from fixtures.manifest_engine import Case
+from vvgate.rules.engine import Case
 
 pytestmark = [pytest.mark.gate("manifests")]
 CATEGORY = "overlay"

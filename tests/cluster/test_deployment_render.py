@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fixtures import deployment
-from fixtures.kube_objects import RUN_LABEL
+from vvgate.kube import deployment
+from vvgate.kube.objects import RUN_LABEL
 
 
 def test_local_overlay_renders_in_dependency_order() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fixtures import readiness
+from vvgate.kube import readiness
 
 
 def _obj(kind: str, spec: dict[str, Any], status: dict[str, Any],

@@ -20,9 +20,9 @@ import yaml
 from bson import ObjectId
 from pymongo import MongoClient
 
-from fixtures.profile import Profile
 from reference import envfile, signing
 from reference.tenancy import personal_tenant, tenant_database
+from vvgate.targets.profile import Profile
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -27,11 +27,11 @@ from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 from starlette.datastructures import Headers
 
-from fixtures.gates import GATES
 from reference import faults, signing
 from reference.bff.security import SecurityMiddleware
 from reference.faults import FAULTS
 from reference.tenancy import tenant_database
+from vvgate.gates.catalog import GATES
 
 from .conftest import start
 from .helpers import Cli, Target, User, refused

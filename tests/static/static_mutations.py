@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fixtures.kustomize import discover
-from fixtures.manifest_engine import build_tree
-from fixtures.manifest_rules.model import Tree
+from vvgate.kube.kustomize import discover
+from vvgate.rules.engine import build_tree
+from vvgate.rules.model import Tree
 
 PROJECT = Path(__file__).resolve().parents[2]
 MANIFESTS = PROJECT / "manifests"

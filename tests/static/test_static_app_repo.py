@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.app_repo_rules import APP_RULES, app_cases, dockerfile_instructions, evaluate_app
-from fixtures.errors import ConfigError
+from vvgate.errors import ConfigError
+from vvgate.rules.app_repo import APP_RULES, app_cases, dockerfile_instructions, evaluate_app
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 GOOD, BAD = DATA / "app-repo-good", DATA / "app-repo-bad"

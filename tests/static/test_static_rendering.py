@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 from static_mutations import copy_manifests
 
-from fixtures import kustomize, schema_validation
-from fixtures.errors import ConfigError
-from fixtures.manifest_rules.crd_rules import check_custom_resource
-from fixtures.manifest_rules.model import ManifestObject
+from vvgate.errors import ConfigError
+from vvgate.kube import kustomize
+from vvgate.rules import schema_validation
+from vvgate.rules.manifest.crd_rules import check_custom_resource
+from vvgate.rules.model import ManifestObject
 
 
 def test_manifests_root_discovers_overlays_and_storage() -> None:
@@ -105,8 +106,8 @@ def test_certificate_rule_set() -> None:
 
 
 def test_foreign_tree_renders_offline_and_is_judged() -> None:
-    from fixtures.manifest_engine import evaluate, load_trees
-    from fixtures.manifest_rules.model import Settings
+    from vvgate.rules.engine import evaluate, load_trees
+    from vvgate.rules.model import Settings
 
     root = Path(__file__).resolve().parents[1] / "data" / "foreign-manifests"
     found = evaluate(load_trees(root), Settings("1.33"))

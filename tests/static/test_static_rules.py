@@ -8,9 +8,9 @@ import pytest
 from static_mutations import Mutation, apply, copy_manifests, trees
 from static_rule_mutations import MUTATIONS
 
-from fixtures.manifest_engine import evaluate, load_trees
-from fixtures.manifest_rules import ALL_RULES
-from fixtures.manifest_rules.model import Settings
+from vvgate.rules.engine import evaluate, load_trees
+from vvgate.rules.manifest import ALL_RULES
+from vvgate.rules.model import Settings
 
 SETTINGS = Settings("1.33")
 

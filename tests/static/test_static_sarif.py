@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fixtures import sarif
-from fixtures.manifest_rules import ALL_RULES
-from fixtures.manifest_rules.model import Finding
+from vvgate.report import sarif
+from vvgate.rules.manifest import ALL_RULES
+from vvgate.rules.model import Finding
 
 
 def test_sarif_document_names_rule_object_path_and_file(tmp_path: Path) -> None:
@@ -35,8 +35,8 @@ def test_findings_point_at_the_objects_source_file(tmp_path: Path) -> None:
     from static_mutations import apply, copy_manifests, trees
     from static_rule_mutations import MUTATIONS
 
-    from fixtures.manifest_engine import evaluate
-    from fixtures.manifest_rules.model import Settings
+    from vvgate.rules.engine import evaluate
+    from vvgate.rules.model import Settings
 
     root = copy_manifests(tmp_path)
     apply(root, next(m for m in MUTATIONS if m.rule == "PLAN-MONGO-SECURITY"))

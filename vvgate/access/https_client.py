@@ -1,0 +1,129 @@
+"""HTTPS to the target as a browser would see it, with every exchange kept as evidence.
+
+With an address override the client dials the given IP:port but sends the
+profile's host as SNI and Host header, so a deployment can be checked before
+its DNS record exists (and the local target, which has none). Whom it trusts
+is the run's decision (vvgate/access/peer_trust.py), passed in as its TLS context.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from vvgate.report.redaction import redact
+from vvgate.targets.profile import Profile
+
+CONNECT_RETRIES = 2
+TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+MAX_BODY_SHOWN = 4000
+
+
+def render_request(request: httpx.Request) -> str:
+    head = [f"{request.method} {request.url.raw_path.decode()} HTTP/1.1"]
+    head += [f"{k}: {v}" for k, v in request.headers.items()]
+    body = request.content.decode("utf-8", "replace") if request.content else ""
+    return "\n".join(head) + ("\n\n" + body[:MAX_BODY_SHOWN] if body else "")
+
+
+def render_response(response: httpx.Response) -> str:
+    head = [f"HTTP/1.1 {response.status_code} {response.reason_phrase}"]
+    head += [f"{k}: {v}" for k, v in response.headers.multi_items()]
+    try:
+        body = response.text
+    except httpx.ResponseNotRead:
+        body = "(body not read)"
+    if len(body) > MAX_BODY_SHOWN:
+        body = body[:MAX_BODY_SHOWN] + f"\n... ({len(body)} characters)"
+    return "\n".join(head) + ("\n\n" + body if body else "")
+
+
+@dataclass
+class ExchangeLog:
+    """What one check sent and received; redacted as it is recorded."""
+
+    exchanges: list[str] = field(default_factory=list)
+    set_cookies: list[str] = field(default_factory=list)
+    round_trips: int = 0
+    sink: Callable[[str, str], None] | None = None
+
+    def record(self, response: httpx.Response) -> None:
+        self.round_trips += 1
+        response.read()
+        self.set_cookies.extend(v for k, v in response.headers.multi_items() if k == "set-cookie")
+        text = redact(
+            f"{render_request(response.request)}\n\n--- response ---\n{render_response(response)}"
+        )
+        self.exchanges.append(text)
+        if self.sink is not None:
+            request = response.request
+            self.sink(f"{request.method} {request.url.path} -> {response.status_code}", text)
+
+
+class TargetHttp:
+    """The target's public HTTPS (and plain HTTP) surface."""
+
+    def __init__(self, profile: Profile, tls: ssl.SSLContext) -> None:
+        self.profile = profile
+        self.host = profile.host
+        ip, port = profile.connect_address()
+        self._dial_host = f"[{ip}]" if ":" in ip else ip
+        self._https_port = port
+        self._http_port = profile.http_port or 80
+        self.log = ExchangeLog()
+        self.round_trips = 0
+        self._client = httpx.Client(
+            verify=tls,
+            timeout=TIMEOUT,
+            follow_redirects=False,
+            transport=httpx.HTTPTransport(verify=tls, retries=CONNECT_RETRIES),
+            event_hooks={"response": [self._hook]},
+        )
+
+    def _hook(self, response: httpx.Response) -> None:
+        self.round_trips += 1
+        self.log.record(response)
+        # Each check chooses its own cookies; a jar would carry one check's session into the next.
+        self._client.cookies.clear()
+
+    def use_log(self, log: ExchangeLog) -> None:
+        self.log = log
+
+    def url(self, path: str, scheme: str = "https") -> str:
+        port = self._https_port if scheme == "https" else self._http_port
+        default = 443 if scheme == "https" else 80
+        netloc = self._dial_host if port == default else f"{self._dial_host}:{port}"
+        return urllib.parse.urlunsplit((scheme, netloc, path, "", ""))
+
+    def request(self, method: str, path: str, *, scheme: str = "https",
+                headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+        all_headers = {"Host": self.host, **(headers or {})}
+        extensions = {"sni_hostname": self.host} if scheme == "https" else {}
+        return self._client.request(method, self.url(path, scheme), headers=all_headers,
+                                    extensions=extensions, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def graphql(self, query: str, variables: dict[str, Any] | None = None, *,
+                cookie: str | None = None, headers: dict[str, str] | None = None,
+                ) -> httpx.Response:
+        body: dict[str, Any] = {"query": query}
+        if variables:
+            body["variables"] = variables
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if cookie:
+            all_headers["Cookie"] = cookie
+        return self.post("/graphql", content=json.dumps(body), headers=all_headers)
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,17 @@
+"""Manifest rules as data: every rule has an id, a title, a phase, a fix hint and a check."""
+
+from __future__ import annotations
+
+from vvgate.rules.manifest import best_practice, overlay_rules, plan_rules, schema_rules
+from vvgate.rules.model import ObjectRule, PairRule, TreeRule
+
+Rule = ObjectRule | TreeRule | PairRule
+
+ALL_RULES: tuple[Rule, ...] = (
+    *schema_rules.RULES,
+    *best_practice.RULES,
+    *plan_rules.RULES,
+    *overlay_rules.RULES,
+)
+RULES_BY_ID = {r.info.id: r for r in ALL_RULES}
+assert len(RULES_BY_ID) == len(ALL_RULES), "rule ids must be unique"

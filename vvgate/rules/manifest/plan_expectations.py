@@ -1,0 +1,121 @@
+"""What the seed plan and the contract expect, as data (seed plan phases 0-5, contract §1, §7).
+
+Values the real application differs on (the staging host) come from the target
+profile when its name matches the overlay; these are the seed's defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from vvgate.rules.model import Settings
+
+
+@dataclass(frozen=True)
+class Environment:
+    namespace: str
+    host: str
+    tls_secret: str
+    issuer: str
+    # Per-member volume size of each Mongo StatefulSet (seed plan, phase 3).
+    mongo_storage: tuple[tuple[str, str], ...]
+
+
+SEED_ENVIRONMENTS = {
+    "staging": Environment(
+        "vinylvault-staging", "vinylvault.antisozializer.org", "vinylvault-staging-tls",
+        "letsencrypt-prod", (("mongodb-bff", "10Gi"), ("mongodb-backend", "50Gi")),
+    ),
+    "production": Environment(
+        "vinylvault-production", "vinylvault.loitzl.com", "vinylvault-production-tls",
+        "letsencrypt-prod", (("mongodb-bff", "20Gi"), ("mongodb-backend", "100Gi")),
+    ),
+    # The project's own overlay for the local Kubernetes API; not part of the seed.
+    "local": Environment(
+        "vinylvault-local", "vinylvault.local.test", "vinylvault-local-tls",
+        "vinylvault-local-ca", (("mongodb-bff", "10Gi"), ("mongodb-backend", "50Gi")),
+    ),
+}
+
+NFS_STORAGE_CLASSES = ("nfs-mongodb", "nfs-client")
+NFS_PROVISIONER = "nfs-subdir-external-provisioner"
+MONGO_UID = 999
+
+
+@dataclass(frozen=True)
+class Mongo:
+    replica_set: str
+    members: int
+    headless: str
+    clients: tuple[str, ...]
+
+
+MONGO = {
+    "mongodb-bff": Mongo("rs-bff", 3, "mongodb-bff-headless", ("bff",)),
+    "mongodb-backend": Mongo("rs-backend", 3, "mongodb-backend-headless", ("backend",)),
+}
+# Pods besides the clients that may open 27017: the members themselves and the rs-init Job.
+MONGO_PEERS = ("mongodb-rs-init",)
+
+
+@dataclass(frozen=True)
+class App:
+    port: int
+    liveness: str
+    readiness: str
+    memory_request: str
+    memory_limit: str
+    session_affinity: str | None = None
+
+
+APPS = {
+    "frontend": App(80, "/", "/", "128Mi", "256Mi"),
+    "bff": App(3000, "/health", "/ready", "256Mi", "512Mi", "ClientIP"),
+    "backend": App(4000, "/health", "/health", "256Mi", "512Mi"),
+}
+HPA_MIN, HPA_MAX = 2, 4
+
+# What every overlay must hold, so that no rule passes merely because its object is absent.
+INVENTORY: tuple[tuple[str, str | None], ...] = (
+    *(("Deployment", name) for name in ("backend", "bff", "frontend")),
+    *(("StatefulSet", name) for name in ("mongodb-bff", "mongodb-backend")),
+    ("Ingress", None),
+)
+
+# Contract §1: these prefixes go to the BFF, everything else to the frontend.
+INGRESS_ROUTES = {"/auth": "bff", "/graphql": "bff", "/webhook": "bff", "/health": "bff",
+                  "/": "frontend"}
+INGRESS_CLASS = "traefik"
+INGRESS_ENTRYPOINT = "websecure"
+ENTRYPOINTS_ANNOTATION = "traefik.ingress.kubernetes.io/router.entrypoints"
+ISSUER_ANNOTATION = "cert-manager.io/cluster-issuer"
+
+# Phase 0.2: the Helm values of nfs-subdir-external-provisioner.
+NFS_VALUES_FILE = "storage/nfs-provisioner-values.yaml"
+NFS_VALUES: dict[str, object] = {
+    "nfs.server": "192.168.1.5",
+    "nfs.path": "/volume1/k8s-storage",
+    "storageClass.reclaimPolicy": "Retain",
+    "storageClass.archiveOnDelete": True,
+    "storageClass.pathPattern": "${.PVC.namespace}/${.PVC.name}",
+}
+
+# Overlay consistency: the only fields staging and production may differ in.
+PROMOTION_IMAGE_TAG = "latest-staging"
+
+
+def environment(tree_name: str, settings: Settings) -> Environment | None:
+    """The expectations for an overlay: the seed's, with the profile's values if it is this one."""
+    seed = SEED_ENVIRONMENTS.get(tree_name)
+    if seed is None or settings.profile_name != tree_name:
+        return seed
+    return replace(
+        seed,
+        host=settings.host or seed.host,
+        namespace=settings.namespace or seed.namespace,
+    )
+
+
+def storage_classes(settings: Settings) -> tuple[str, ...]:
+    extra = (settings.storage_class,) if settings.storage_class else ()
+    return tuple(dict.fromkeys(NFS_STORAGE_CLASSES + extra))
