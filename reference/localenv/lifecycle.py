@@ -97,8 +97,8 @@ def _provision(layout: Layout, comps: list[Component], values: dict[str, str]) -
         argv = [a for a in comp.argv if a != "--auth"]
         start = time.monotonic()
         try:
-            mongo.provision(argv, comp.storage, comp.port, layout.log(comp.name), comp.cwd,
-                            user, password, roles)
+            mongo.provision(argv, comp.env, comp.storage, comp.port, layout.log(comp.name),
+                            comp.cwd, user, password, roles)
         except Exception as exc:
             raise state.LocalEnvError(f"{comp.name}: provisioning users failed ({exc}); "
                                 f"see {layout.log(comp.name)}") from None

@@ -31,14 +31,15 @@ def provisioned(storage: Path) -> bool:
     return (storage / MARKER).is_file()
 
 
-def provision(argv_noauth: list[str], storage: Path, port: int, log: Path, cwd: Path,
-              user: str, password: str, roles: list[dict[str, str]],
+def provision(argv_noauth: list[str], env: dict[str, str], storage: Path, port: int,
+              log: Path, cwd: Path, user: str, password: str, roles: list[dict[str, str]],
               timeout_s: float = 30.0) -> None:
     """Create the application user with auth off; there is no localhost exception."""
     storage.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
-        proc = subprocess.Popen(argv_noauth, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        # The component's own environment: it names where `reference` lives (not installed).
+        proc = subprocess.Popen(argv_noauth, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + timeout_s
         while not ping(port):
