@@ -16,7 +16,6 @@ import itertools
 import json
 import os
 import ssl
-import sys
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,9 +27,9 @@ from locust import FastHttpUser, constant_throughput, events, task
 from locust.env import Environment
 from locust.stats import calculate_response_time_percentile, diff_response_time_dicts
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from vvgate.access.graphql_ops import find_id, payload_errors
 from vvgate.access.peer_trust import check_leaf
-from vvgate.load.steps import RATE_LIMITED, STEPS, TOTAL
+from vvgate.load.steps import RATE_LIMITED, RECORD_ID, RELEASE_ID, STEPS, TOTAL
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["VVGATE_LOAD_PLAN"]).read_text("utf-8"))
 # OpenSSL's X509_V_FLAG_NO_CHECK_TIME: like the other non-TLS gates, leave expiry to the tls gate.
@@ -175,17 +174,30 @@ _IDENTITIES = itertools.cycle(PLAN["identities"])
 
 def _graphql_check(field: str) -> Any:
     def check(body: dict[str, Any]) -> str | None:
-        errors = body.get("errors") or []
+        errors = payload_errors(body)
         value = (body.get("data") or {}).get(field)
         if errors:
-            return f"{field}: {str(errors[0].get('message', 'error'))[:120]}"
+            return f"{field}: {errors[0][:120]}"
         if value is None:
             return f"{field}: no data"
-        payload_errors = value.get("errors") if isinstance(value, dict) else None
-        if payload_errors:
-            return f"{field}: {str(payload_errors[0].get('message', 'error'))[:120]}"
+        own = payload_errors(value)
+        if own:
+            return f"{field}: {own[0][:120]}"
         return None
     return check
+
+
+def _fill(template: Any, values: dict[str, str]) -> Any:
+    """The plan's operation with the journey's own ids in place of their placeholders."""
+    if isinstance(template, str):
+        for placeholder, value in values.items():
+            template = template.replace(placeholder, value)
+        return template
+    if isinstance(template, dict):
+        return {k: _fill(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_fill(v, values) for v in template]
+    return template
 
 
 class SignedIn(_TargetUser):
@@ -197,40 +209,36 @@ class SignedIn(_TargetUser):
         self.release_id = identity["release_id"]
         self.record_id = self.create_record("setup.record.create")
 
-    def gql(self, step: str, field: str, query: str,
-            variables: dict[str, Any] | None = None) -> Any:
-        body = self.send(step, _graphql_check(field), json={"query": query,
-                                                            "variables": variables or {}},
+    def gql(self, step: str, operation: str, record_id: str | None = None) -> Any:
+        """One journey step's GraphQL operation, as the runner built it from the schema."""
+        op = _fill(PLAN["operations"][operation],
+                   {RELEASE_ID: self.release_id, RECORD_ID: record_id or ""})
+        field = op["field"]
+        body = self.send(step, _graphql_check(field),
+                         json={"query": op["query"], "variables": op["variables"]},
                          headers={"Cookie": self.cookie})
         return (body.get("data") or {}).get(field) if isinstance(body, dict) else None
 
     def create_record(self, step: str) -> str | None:
-        value = self.gql(step, "createRecord",
-                         "mutation($input: CreateRecordInput!) { createRecord(input: $input) "
-                         "{ record { id } errors { message } } }",
-                         {"input": {"releaseId": self.release_id, "notes": "vvgate load"}})
-        record = (value or {}).get("record") or {}
-        return str(record["id"]) if record.get("id") else None
+        value = self.gql(step, "record.create")
+        record = value.get("record") if isinstance(value, dict) else None
+        return find_id(record) or find_id(value)
 
     @task(4)
     def records_list(self) -> None:
-        self.gql("records.list", "records",
-                 "query { records(first: 20) { totalCount edges { node { id notes } } } }")
+        self.gql("records.list", "records.list")
 
     @task(3)
     def record_read(self) -> None:
         if self.record_id is None:
             return
-        self.gql("record.read", "record", "query($id: ID!) { record(id: $id) { id notes } }",
-                 {"id": self.record_id})
+        self.gql("record.read", "record.read", self.record_id)
 
     @task(1)
     def record_create_delete(self) -> None:
         created = self.create_record("record.create")
         if created is not None:
-            self.gql("record.delete", "deleteRecord",
-                     "mutation($input: DeleteRecordInput!) { deleteRecord(input: $input) "
-                     "{ deletedRecordId errors { message } } }", {"input": {"id": created}})
+            self.gql("record.delete", "record.delete", created)
 
     @task(2)
     def me(self) -> None:

@@ -10,11 +10,11 @@ import json
 import logging
 import traceback
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from graphql import (
     DocumentNode,
+    ExecutionResult,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -27,10 +27,9 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from reference import faults
+from reference import dialects, faults
 
 log = logging.getLogger("vinylvault.graphql")
-SCHEMA_SDL = (Path(__file__).parent / "schema.graphql").read_text(encoding="utf-8")
 
 # Content types a browser may send cross-site without a CORS preflight.
 _SIMPLE_TYPES = {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"}
@@ -72,8 +71,40 @@ def _extensions(message: str, ext: dict[str, Any]) -> dict[str, Any]:
     return ext
 
 
+def _variant(entry: dict[str, Any]) -> dict[str, Any]:
+    """Dialect auth-error-variants: where each refusal carries the code that makes it one."""
+    if not dialects.active("auth-error-variants"):
+        return entry
+    code = (entry.get("extensions") or {}).get("code")
+    if code == "UNAUTHENTICATED":
+        message = str(entry["message"])
+        if not any(w in message for w in ("Unauthorized", "Not authenticated")):
+            message = f"Unauthorized: {message}"
+        return {k: v for k, v in entry.items() if k != "extensions"} | {"message": message}
+    if code == "FORBIDDEN":
+        return {**entry, "message": "Access denied"}
+    return entry
+
+
 def error_body(message: str, code: str) -> dict[str, Any]:
-    return {"errors": [{"message": message, "extensions": _extensions(message, {"code": code})}]}
+    entry = {"message": message, "extensions": _extensions(message, {"code": code})}
+    return {"errors": [_variant(entry)]}
+
+
+def result_response(result: ExecutionResult) -> tuple[dict[str, Any], int]:
+    """An executed operation's body and HTTP status (dialect http-status-refusals: 401 or 403
+    when every error is a refusal, as Apollo gives with an `http` extension)."""
+    body: dict[str, Any] = {}
+    codes = set()
+    if result.errors:
+        body["errors"] = [format_error(e) for e in result.errors]
+        codes = {str((e.extensions or {}).get("code")) for e in result.errors}
+    body["data"] = result.data
+    status = 200
+    refusals = {"UNAUTHENTICATED", "FORBIDDEN"}
+    if codes and codes <= refusals and dialects.active("http-status-refusals"):
+        status = 403 if codes == {"FORBIDDEN"} else 401
+    return body, status
 
 
 def bad_request(message: str, code: str = "BAD_REQUEST") -> JSONResponse:
@@ -169,5 +200,5 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         log.error("resolver failed: %s: %s", type(error.original_error).__name__, error.message)
         out["message"] = "Internal server error"
     out["extensions"] = _extensions(out["message"], ext)
-    return out
+    return _variant(out)
 

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reference import faults, gqlhttp, signing
+from reference.backend import dialect_data
 from reference.backend.context import Context
 from reference.backend.resolvers import build_schema
 from reference.readiness import set_up_then_ready
@@ -42,6 +43,11 @@ def _claims(request: Request, secret: str) -> dict[str, Any] | Response | None:
                                                "UNAUTHENTICATED"), status_code=401)
 
 
+def _set_up(registry: Any) -> None:
+    ensure_registry_indexes(registry)
+    dialect_data.prepare_registry(registry)
+
+
 def build_app(rt: Runtime) -> Starlette:
     schema: GraphQLSchema = build_schema()
     jwt_secret = rt.secret("JWT_SECRET")
@@ -55,7 +61,7 @@ def build_app(rt: Runtime) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         task = asyncio.create_task(set_up_then_ready(
-            lambda: ensure_registry_indexes(client[REGISTRY_DB]), "registry", ready, log))
+            lambda: _set_up(client[REGISTRY_DB]), "registry", ready, log))
         try:
             yield
         finally:
@@ -87,12 +93,8 @@ def build_app(rt: Runtime) -> Starlette:
             assert isinstance(result, ExecutionResult)
             return result
 
-        result = await run_in_threadpool(run)
-        body: dict[str, Any] = {}
-        if result.errors:
-            body["errors"] = [gqlhttp.format_error(e) for e in result.errors]
-        body["data"] = result.data
-        return JSONResponse(body)
+        body, status = gqlhttp.result_response(await run_in_threadpool(run))
+        return JSONResponse(body, status_code=status)
 
     return Starlette(
         routes=[Route("/health", health), Route("/ready", readiness),

@@ -12,6 +12,7 @@ from pymongo import MongoClient
 from pymongo.database import Database
 
 from reference import faults
+from reference.backend import dialect_data
 from reference.tenancy import REGISTRY_DB, WRITER_ROLES, tenant_database
 
 Doc = dict[str, Any]
@@ -51,7 +52,9 @@ class Context:
             # Fault: data follows whatever name the registry recorded for the tenant.
             doc = self.registry.tenants.find_one({"tenantId": tenant_id}, {"databaseName": 1})
             name = str((doc or {}).get("databaseName") or name)
-        return self.client[name]
+        db = self.client[name]
+        dialect_data.prepare_tenant(db)
+        return db
 
     @property
     def service(self) -> bool:

@@ -10,9 +10,9 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 
 from reference import faults
-from reference.backend import present
+from reference.backend import dialect_data, present
 from reference.backend.context import Context, Doc, bad_input, forbidden, object_id
-from reference.tenancy import new_tenant_database, org_tenant, personal_tenant
+from reference.tenancy import ROLES, new_tenant_database, org_tenant, personal_tenant
 
 
 def _now() -> dt.datetime:
@@ -79,6 +79,7 @@ def _grant(ctx: Context, user_id: ObjectId, tenant_id: str, role: str, replace: 
     ctx.registry.user_tenant_roles.update_one(
         {"userId": user_id, "tenantId": tenant_id}, update, upsert=True
     )
+    dialect_data.audit(ctx.registry, "role.grant", userId=user_id, tenantId=tenant_id, role=role)
 
 
 def upsert_user(ctx: Context, data: dict[str, Any]) -> Doc:
@@ -122,6 +123,8 @@ def update_settings(ctx: Context, data: dict[str, Any]) -> Doc:
 
 def create_tenant(ctx: Context, data: dict[str, Any]) -> Doc:
     me = ctx.user_id()
+    if data["tenantType"] not in ("USER", "ORGANIZATION"):
+        raise bad_input(f"unknown tenant type {data['tenantType']!r}")
     if data["tenantType"] == "USER":
         tenant_id = personal_tenant(str(me))
     else:
@@ -144,6 +147,8 @@ def create_tenant(ctx: Context, data: dict[str, Any]) -> Doc:
 
 def add_user_to_tenant(ctx: Context, user_id: str, tenant_id: str, role: str) -> Doc:
     ctx.user_id()
+    if role not in ROLES:  # a plain string where the schema has no enum to refuse it
+        raise bad_input(f"unknown role {role!r}")
     # Fault role-escalation: authorise against the caller's active tenant instead.
     checked = ctx.claims_tenant() if faults.active("role-escalation") else tenant_id
     if not checked or ctx.role_in(checked) != "ADMIN":

@@ -6,6 +6,8 @@ import base64
 import datetime as dt
 from typing import Any
 
+from reference.backend.record_ids import record_id
+
 Doc = dict[str, Any]
 
 
@@ -67,7 +69,7 @@ def release(doc: Doc | None) -> Doc | None:
 
 def record(doc: Doc, release_doc: Doc | None) -> Doc:
     return {
-        "id": str(doc["_id"]),
+        "id": record_id(doc["_id"]),
         "release": release(release_doc),
         "purchaseDate": iso(doc.get("purchaseDate")),
         "price": doc.get("price"),

@@ -13,7 +13,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 
 from reference import faults
-from reference.backend import present
+from reference.backend import dialect_data, present
 from reference.backend.context import Context, Doc
 from reference.tenancy import new_tenant_database
 
@@ -49,6 +49,7 @@ def present_record(db: Database, doc: Doc) -> Doc:  # type: ignore[type-arg]
 
 
 def find_record(ctx: Context, record_id: str) -> Doc | None:
+    ctx.user_id()  # refuse an anonymous caller before anything is looked up
     oid = _oid(record_id)
     if oid is None:
         return None
@@ -172,7 +173,11 @@ def create(ctx: Context, data: dict[str, Any]) -> Doc:
     doc: Doc = {"releaseId": release_id, "userId": ctx.user_id(), "createdAt": now,
                 "updatedAt": now}
     doc.update({k: data[k] for k in _RECORD_FIELDS if data.get(k) is not None})
+    record_no = dialect_data.next_record_no(db)
+    if record_no is not None:
+        doc["recordNo"] = record_no
     doc["_id"] = db.records.insert_one(doc).inserted_id
+    dialect_data.audit(db, "record.create", recordId=doc["_id"], userId=doc["userId"])
     if faults.active("records-mirrored"):
         _mirror(ctx, doc)
     return {"record": present_record(db, doc), "errors": []}
@@ -220,6 +225,7 @@ def update(ctx: Context, data: dict[str, Any]) -> Doc:
                                          return_document=True) if oid else None
     if doc is None:
         return {"record": None, "errors": [{"field": "id", "message": "Record not found"}]}
+    dialect_data.audit(db, "record.update", recordId=oid)
     return {"record": present_record(db, doc), "errors": []}
 
 
@@ -228,7 +234,8 @@ def delete(ctx: Context, data: dict[str, Any]) -> Doc:
     db = _write_db(ctx, oid)
     if oid is None or db.records.delete_one({"_id": oid}).deleted_count == 0:
         return {"deletedRecordId": None, "errors": [{"field": "id", "message": "Record not found"}]}
-    return {"deletedRecordId": str(oid), "errors": []}
+    dialect_data.audit(db, "record.delete", recordId=oid)
+    return {"deletedRecordId": oid, "errors": []}
 
 
 def release(ctx: Context, release_id: str) -> Doc | None:

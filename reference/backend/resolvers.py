@@ -10,7 +10,9 @@ from graphql import GraphQLResolveInfo, GraphQLSchema
 
 from reference.backend import people, records
 from reference.backend.context import Context, bad_input
-from reference.gqlhttp import SCHEMA_SDL
+from reference.backend.dialect_resolvers import adapt_input, adapt_output, bindables
+from reference.backend.record_ids import parse_record_id
+from reference.dialect_schema import served_sdl
 
 Info = GraphQLResolveInfo[Context]
 query = QueryType()
@@ -40,7 +42,7 @@ def _user(_: Any, info: Info, id: str) -> Any:
 
 @query.field("record")
 def _record(_: Any, info: Info, id: str) -> Any:
-    return records.find_record(_ctx(info), id)
+    return adapt_output("record", records.find_record(_ctx(info), parse_record_id(id) or ""))
 
 
 @query.field("release")
@@ -118,7 +120,7 @@ def _scan(_: Any, info: Info, barcode: str) -> Any:
     ctx.active_tenant(writers=True)
     found = records.releases_by_barcode(ctx, barcode)
     errors = [] if found else [{"field": "barcode", "message": "No release found (offline)"}]
-    return {"releases": found, "errors": errors}
+    return adapt_output("scanBarcode", {"releases": found, "errors": errors})
 
 
 @mutation.field("addUserToTenant")
@@ -128,12 +130,12 @@ def _add_user(_: Any, info: Info, userId: str, tenantId: str, role: str) -> Any:
 
 @mutation.field("sendFriendRequest")
 def _send(_: Any, info: Info, githubLogin: str) -> Any:
-    return people.send_friend_request(_ctx(info), githubLogin)
+    return adapt_output("sendFriendRequest", people.send_friend_request(_ctx(info), githubLogin))
 
 
 @mutation.field("respondToFriendRequest")
 def _respond(_: Any, info: Info, requestId: str, accept: bool) -> Any:
-    return people.respond(_ctx(info), requestId, accept)
+    return adapt_output("respondToFriendRequest", people.respond(_ctx(info), requestId, accept))
 
 
 @mutation.field("removeFriend")
@@ -161,15 +163,16 @@ INPUT_MUTATIONS: dict[str, Callable[[Context, dict[str, Any]], Any]] = {
 }
 
 
-def _with_input(handler: Callable[[Context, dict[str, Any]], Any]) -> Callable[..., Any]:
+def _with_input(name: str,
+                handler: Callable[[Context, dict[str, Any]], Any]) -> Callable[..., Any]:
     def resolve(_: Any, info: Info, input: dict[str, Any]) -> Any:
-        return handler(_ctx(info), input)
+        return adapt_output(name, handler(_ctx(info), adapt_input(name, input)))
     return resolve
 
 
 for _name, _handler in INPUT_MUTATIONS.items():
-    mutation.set_field(_name, _with_input(_handler))
+    mutation.set_field(_name, _with_input(_name, _handler))
 
 
 def build_schema() -> GraphQLSchema:
-    return make_executable_schema(SCHEMA_SDL, query, mutation)
+    return make_executable_schema(served_sdl(), query, mutation, *bindables())

@@ -6,19 +6,21 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from pymongo import MongoClient
 from starlette.applications import Starlette
+from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from reference import faults
+from reference import dialects, faults
 from reference.bff import auth_routes, graphql, webhook
 from reference.bff.security import SecurityMiddleware
-from reference.bff.sessions import SessionStore
+from reference.bff.sessions import COOKIE_NAME, SessionStore
 from reference.bff.upstream import Backend
 from reference.readiness import set_up_then_ready
 from reference.runtime import Runtime
@@ -26,6 +28,22 @@ from reference.tenancy import SESSION_DB, ensure_session_indexes
 
 log = logging.getLogger("vinylvault.bff")
 GITHUB_CLIENT_ID = "Iv1.vinylvaultlocal"  # not a secret; the local target never talks to GitHub
+
+
+def rolling(store: SessionStore) -> Any:
+    """Dialect rolling-sessions: an answer to a signed-in caller sets the cookie again, with
+    the session extended, unless the route itself set (or cleared) it."""
+    async def dispatch(request: Request, call_next: Any) -> Response:
+        before = await store.load(request)
+        response: Response = await call_next(request)
+        sets = any(v.startswith(f"{COOKIE_NAME}=") for k, v in response.headers.items()
+                   if k == "set-cookie")
+        if before is not None and before.user is not None and not sets:
+            current = await store.load(request)  # the route may have ended it
+            if current is not None:
+                response.headers.append("set-cookie", await store.renew(current))
+        return response
+    return dispatch
 
 
 def build_app(rt: Runtime) -> Starlette:
@@ -48,11 +66,17 @@ def build_app(rt: Runtime) -> Starlette:
             await backend.close()
             client.close()
 
+    started = time.monotonic()
+
     async def health(_: Request) -> Response:
         if faults.active("health-shape"):
             return JSONResponse({"status": "ok"})  # Fault: the contract's timestamp is missing.
         now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        return JSONResponse({"status": "ok", "timestamp": now})
+        body: dict[str, Any] = {"status": "ok", "timestamp": now}
+        if dialects.active("health-details"):
+            body |= {"version": "1.4.2", "uptimeSeconds": round(time.monotonic() - started),
+                     "checks": {"mongodb": "ok" if ready.is_set() else "starting"}}
+        return JSONResponse(body)
 
     async def readiness(_: Request) -> Response:
         if ready.is_set():
@@ -67,5 +91,7 @@ def build_app(rt: Runtime) -> Starlette:
         *graphql.routes(store, backend),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
+    if dialects.active("rolling-sessions"):
+        app.add_middleware(BaseHTTPMiddleware, dispatch=rolling(store))
     app.add_middleware(SecurityMiddleware, frontend_url=rt.public_url)
     return app

@@ -10,12 +10,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from reference import faults
+from reference import dialects, faults
 from reference.bff.sessions import Session, SessionStore
 from reference.bff.upstream import Backend
+from reference.dialect_schema import input_type
 
 AUTHORIZE_URL = "https://github.com/login/oauth/authorize"
 DEV_FRONTEND = "http://localhost:5173"  # the Vite dev server
+STATE_COOKIE = "vv_oauth_state"
 
 
 def _public_user(user: dict[str, Any]) -> dict[str, Any]:
@@ -48,13 +50,20 @@ def routes(store: SessionStore, backend: Backend, public_url: str, client_id: st
                              "activeTenant": active})
 
     async def github(request: Request) -> Response:
-        session = await store.load(request) or store.new()
         state = secrets.token_urlsafe(16)
-        session.data["oauthState"] = state
         return_to = request.query_params.get("return_to")
-        if return_to and return_to.startswith("/") and not return_to.startswith("//"):
-            session.data["returnTo"] = return_to
-        cookie = await store.save(session)
+        if not (return_to and return_to.startswith("/") and not return_to.startswith("//")):
+            return_to = None
+        if dialects.active("oauth-state-cookie"):
+            # Dialect: the state lives in a signed cookie of its own; no session is made.
+            cookie = (f"{STATE_COOKIE}={store.sign(state)}; Path=/auth/github; Max-Age=600; "
+                      "HttpOnly; Secure; SameSite=Lax")
+        else:
+            session = await store.load(request) or store.new()
+            session.data["oauthState"] = state
+            if return_to:
+                session.data["returnTo"] = return_to
+            cookie = await store.save(session)
         # Fault oauth-http-callback: what a BFF without `trust proxy` builds behind TLS offload.
         callback_base = (public_url.replace("https://", "http://", 1)
                          if faults.active("oauth-http-callback") else public_url)
@@ -70,9 +79,13 @@ def routes(store: SessionStore, backend: Backend, public_url: str, client_id: st
         frontend = DEV_FRONTEND if faults.active("oauth-dev-frontend") else public_url
         if not request.query_params.get("code"):
             return RedirectResponse(f"{frontend}?error=missing_code", status_code=302)
-        session = await store.load(request)
         state = request.query_params.get("state")
-        if session is None or not state or session.data.get("oauthState") != state:
+        if dialects.active("oauth-state-cookie"):
+            kept = store.unsign(request.cookies.get(STATE_COOKIE, ""))
+        else:
+            session = await store.load(request)
+            kept = session.data.get("oauthState") if session else None
+        if not state or kept != state:
             return RedirectResponse(f"{frontend}?error=invalid_state", status_code=302)
         # Exchanging the code needs github.com; the reference target is offline by design.
         return RedirectResponse(f"{frontend}?error=oauth_unavailable", status_code=302)
@@ -95,10 +108,13 @@ def routes(store: SessionStore, backend: Backend, public_url: str, client_id: st
                                     status_code=302)
         if not installation.isdigit():
             return RedirectResponse(f"{public_url}?error=invalid_installation", status_code=302)
-        mutation = ("mutation($i: CompleteInstallationSetupInput!) "
+        mutation = (f"mutation($i: {input_type('completeInstallationSetup')}!) "
                     "{ completeInstallationSetup(input: $i) { success } }")
-        variables = {"i": {"userId": session.user["id"], "installationId": int(installation),
-                           "setupAction": request.query_params.get("setup_action", "install")}}
+        action = request.query_params.get("setup_action", "install")
+        shaped = dialects.active("webhook-input-shape")
+        variables = {"i": {"userId": session.user["id"],
+                           "installationId": installation if shaped else int(installation),
+                           "setupAction": action.upper() if shaped else action}}
         await backend.graphql({"query": mutation, "variables": variables},
                               backend.token_for(session))
         return RedirectResponse(f"{public_url}?installation=complete", status_code=302)

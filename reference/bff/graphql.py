@@ -16,6 +16,7 @@ from starlette.routing import Route
 from reference import faults, gqlhttp
 from reference.bff.sessions import Session, SessionStore
 from reference.bff.upstream import Backend
+from reference.dialect_schema import served_sdl
 
 LOCAL_FIELDS = {"switchTenant"}
 
@@ -59,7 +60,7 @@ async def _switch_tenant(_: Any, info: GraphQLResolveInfo[_Ctx], tenantId: str) 
             "type": target["type"], "role": target["role"]}
 
 
-LOCAL_SCHEMA = make_executable_schema(gqlhttp.SCHEMA_SDL, QueryType(), mutation)
+LOCAL_SCHEMA = make_executable_schema(served_sdl(), QueryType(), mutation)
 
 
 def _root_fields(prepared: gqlhttp.Prepared) -> set[str]:
@@ -137,11 +138,8 @@ async def _run_local(prepared: gqlhttp.Prepared, ctx: _Ctx) -> Response:
     if inspect.isawaitable(result):
         result = await result
     assert isinstance(result, ExecutionResult)
-    body: dict[str, Any] = {}
-    if result.errors:
-        body["errors"] = [gqlhttp.format_error(e) for e in result.errors]
-    body["data"] = result.data
-    resp = JSONResponse(body)
+    body, status = gqlhttp.result_response(result)
+    resp = JSONResponse(body, status_code=status)
     if ctx.set_cookie:
         resp.headers.append("set-cookie", ctx.set_cookie)
     return resp

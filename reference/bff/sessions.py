@@ -109,6 +109,20 @@ class SessionStore:
                 f"Expires={format_datetime(session.expires.astimezone(dt.UTC), usegmt=True)}"
                 f"{self._cookie_flags()}")
 
+    def sign(self, value: str) -> str:
+        return signing.sign_sid(value, self._secret)
+
+    def unsign(self, raw: str) -> str | None:
+        return signing.unsign_cookie(raw, self._secret)
+
+    async def renew(self, session: Session) -> str:
+        """Extend the session by its full lifetime (express-session `rolling`)."""
+        session.expires = dt.datetime.now(dt.UTC) + MAX_AGE
+        cookie = session.data.get("cookie")
+        if isinstance(cookie, dict):
+            cookie["expires"] = _js_date(session.expires)
+        return await self.save(session)
+
     async def destroy(self, session: Session | None) -> str:
         # Fault logout-noop: the browser forgets the cookie, but a copied cookie still works.
         if session is not None and not faults.active("logout-noop"):

@@ -8,6 +8,7 @@ import httpx
 
 from reference import signing
 from reference.bff.sessions import Session
+from reference.dialect_schema import arg_type
 
 
 class Backend:
@@ -41,7 +42,8 @@ class Backend:
         user = session.user
         if user is None:
             return None
-        query = "query($id: ID!) { userTenants(userId: $id) { id name type role } }"
+        query = (f"query($id: {arg_type('userTenants', 'userId')}) "
+                 "{ userTenants(userId: $id) { id name type role } }")
         try:
             resp = await self.graphql({"query": query, "variables": {"id": user["id"]}},
                                       self.token_for(session))

@@ -5,18 +5,33 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from reference import faults
+from reference import dialects, faults
 from reference.bff.upstream import Backend
+from reference.dialect_schema import input_type
 
-_INSTALLATION_MUTATION = (
-    "mutation($i: InstallationWebhookInput!) "
-    "{ handleGitHubInstallationWebhook(input: $i) { success } }"
-)
+
+def _installation_call(action: str, installation: dict[str, Any]) -> dict[str, Any]:
+    """The backend call that records an installation event, in this schema's input shape."""
+    account = installation.get("account") or {}
+    event: dict[str, Any]
+    if dialects.active("webhook-input-shape"):
+        event = {"action": action, "installation": {
+            "id": int(installation["id"]), "account": {
+                "id": str(account.get("id", "")), "login": str(account.get("login") or ""),
+                "type": str(account.get("type") or "")}}}
+    else:
+        event = {"action": action, "installationId": int(installation["id"]),
+                 "accountLogin": account.get("login"), "accountId": str(account.get("id", "")),
+                 "accountType": account.get("type")}
+    query = (f"mutation($i: {input_type('handleGitHubInstallationWebhook')}!) "
+             "{ handleGitHubInstallationWebhook(input: $i) { success } }")
+    return {"query": query, "variables": {"i": event}}
 
 
 def valid_signature(secret: str, body: bytes, header: str | None) -> bool:
@@ -40,14 +55,8 @@ def routes(secret: str, backend: Backend) -> list[Route]:
         event = request.headers.get("x-github-event", "")
         installation = payload.get("installation") if isinstance(payload, dict) else None
         if event == "installation" and isinstance(installation, dict) and "id" in installation:
-            account = installation.get("account") or {}
-            variables = {"i": {"action": str(payload.get("action", "")),
-                               "installationId": int(installation["id"]),
-                               "accountLogin": account.get("login"),
-                               "accountId": str(account.get("id", "")),
-                               "accountType": account.get("type")}}
-            await backend.graphql({"query": _INSTALLATION_MUTATION, "variables": variables},
-                                  backend.service_token())
+            await backend.graphql(_installation_call(str(payload.get("action", "")),
+                                                     installation), backend.service_token())
         return JSONResponse({"ok": True, "event": event})
 
     return [Route("/webhook/github", github, methods=["POST"])]

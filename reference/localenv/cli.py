@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from reference import faults
+from reference import dialects, faults
 from reference.localcluster import hook as cluster
 from reference.localenv import lifecycle, report, state
 
@@ -22,6 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     up = sub.add_parser("up", help="start (or reconcile) the local target")
     up.add_argument("--fault", default=None, help="comma-separated fault switches (see `faults`)")
+    up.add_argument("--dialect", default=None,
+                    help="comma-separated dialects, or `all` (see `dialects`)")
     up.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health")
     up.add_argument("--https-port", type=int, default=None, help="pin the HTTPS port")
     up.add_argument("--http-port", type=int, default=None, help="pin the HTTP port")
@@ -34,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("component", nargs="?")
     logs.add_argument("-n", "--lines", type=int, default=40)
     sub.add_parser("faults", help="list the fault switches and the gate each trips")
+    sub.add_parser("dialects", help="list the dialects: how a correct deployment may differ")
     return parser
 
 
@@ -43,7 +46,7 @@ def main(argv: list[str]) -> int:
         if args.command == "up":
             pins = {k: v for k, v in (("https", args.https_port), ("http", args.http_port))
                     if v is not None}
-            code = lifecycle.up(args.fault, args.timeout, pins)
+            code = lifecycle.up(args.fault, args.timeout, pins, args.dialect)
             return cluster.up(args.timeout) if code == 0 and args.cluster else code
         if args.command == "down":
             cluster.down()  # first: --purge removes the cluster's state with the target's
@@ -53,9 +56,11 @@ def main(argv: list[str]) -> int:
             return 3 if code == 0 and cluster.status() is False else code
         if args.command == "logs":
             return report.logs(args.component, args.lines)
+        if args.command == "dialects":
+            return report.list_dialects()
         return report.list_faults()
     except (state.LocalEnvError, faults.UnknownFaultError,
-            faults.ConflictingFaultsError) as exc:
+            faults.ConflictingFaultsError, dialects.UnknownDialectError) as exc:
         sys.stderr.write(f"vvgate local: {exc}\n")
         return 2
     except KeyboardInterrupt:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from reference import faults
+from reference import dialects, faults
 from reference.localenv import ca, mongo, traefik
 from reference.localenv.paths import HOST, REPO_ROOT, Layout
 
@@ -79,7 +79,8 @@ def ingress_ok(https_port: int, ca_file: Path, verify: bool) -> Callable[[], boo
 
 
 def _app_env(port: int, layout: Layout, active: tuple[str, ...], name: str,
-             extra: dict[str, str] | None = None) -> dict[str, str]:
+             dialect_set: tuple[str, ...], extra: dict[str, str] | None = None,
+             ) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(REPO_ROOT),
@@ -88,11 +89,13 @@ def _app_env(port: int, layout: Layout, active: tuple[str, ...], name: str,
         "VV_SECRETS_FILE": str(layout.secrets),
         "VV_PUBLIC_URL": f"https://{HOST}",
         faults.FAULTS_ENV: ",".join(faults.for_component(name, active)),
+        dialects.DIALECTS_ENV: ",".join(dialects.for_component(name, dialect_set)),
         **(extra or {}),
     }
 
 
-def build(layout: Layout, ports: dict[str, int], active: tuple[str, ...]) -> list[Component]:
+def build(layout: Layout, ports: dict[str, int], active: tuple[str, ...],
+          dialect_set: tuple[str, ...] = ()) -> list[Component]:
     secantusd = binary("secantusd-py", "VVGATE_SECANTUSD_BIN")
     # An explicit (empty) config stops secantusd from picking up ~/.secantus settings.
     toml = layout.root / "secantusd.toml"
@@ -121,8 +124,8 @@ def build(layout: Layout, ports: dict[str, int], active: tuple[str, ...]) -> lis
         extra = {"VV_BACKEND_URL": backend_url} if name == "bff" else None
         # The Mongo URI sits in the secrets file, so name its port here: a database that moved
         # to another port then changes the app's spec and the app restarts with the new URI.
-        comps.append(Component(name, [py, "-m", module], _app_env(port, layout, active, name,
-                                                                   extra),
+        comps.append(Component(name, [py, "-m", module],
+                               _app_env(port, layout, active, name, dialect_set, extra),
                                port, REPO_ROOT, _http_ok(f"http://127.0.0.1:{port}{probe}"),
                                config_text=f"database port {ports[db]}" if db else ""))
     comps.append(_traefik(layout, ports, active))

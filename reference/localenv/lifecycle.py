@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from reference import faults
+from reference import dialects, faults
 from reference.localenv import ca, components, mongo, ports, procs, profile, secrets, state
 from reference.localenv.components import OWNER, PORT_KEYS, Component
 from reference.localenv.paths import HOST, Layout
@@ -43,7 +43,8 @@ def _stop_all(layout: Layout, names: Iterable[str] | None = None) -> list[str]:
     return stopped
 
 
-def _plan(layout: Layout, active: tuple[str, ...], pins: dict[str, int]) -> list[Component]:
+def _plan(layout: Layout, active: tuple[str, ...], pins: dict[str, int],
+          dialect_set: tuple[str, ...]) -> list[Component]:
     """Components for this run; stops those whose spec changed and moves off taken ports."""
     if len(set(pins.values())) < len(pins):
         raise state.LocalEnvError("the HTTPS and HTTP ports must differ")
@@ -55,7 +56,7 @@ def _plan(layout: Layout, active: tuple[str, ...], pins: dict[str, int]) -> list
         if key not in port_map:
             port_map[key] = ports.free_port(port_map.values())
     for _ in range(len(PORT_KEYS) + 1):
-        comps = components.build(layout, port_map, active)
+        comps = components.build(layout, port_map, active, dialect_set)
         running = state.running(layout)
         stale = [c.name for c in comps if c.name in running and running[c.name].spec != c.spec]
         if stale:
@@ -171,8 +172,10 @@ def _check_binaries(comps: list[Component]) -> None:
             raise state.LocalEnvError(f"{comp.name}: {exe} not found ({hint})")
 
 
-def up(fault_spec: str | None, timeout_s: float, pins: dict[str, int]) -> int:
+def up(fault_spec: str | None, timeout_s: float, pins: dict[str, int],
+       dialect_spec: str | None = None) -> int:
     active = faults.parse(fault_spec)  # validates before anything starts
+    dialect_set = dialects.parse(dialect_spec)
     layout = Layout.current()
     t0 = time.monotonic()
     with _locked(layout):
@@ -185,7 +188,7 @@ def up(fault_spec: str | None, timeout_s: float, pins: dict[str, int]) -> int:
                 for marker in layout.db_dir.glob(f"*/{mongo.MARKER}"):
                     marker.unlink()
             ca.ensure_certificates(layout.ca_dir, HOST)
-            comps = _plan(layout, active, pins)
+            comps = _plan(layout, active, pins, dialect_set)
             _check_binaries(comps)
             _write_files(comps)
             by_name = {c.name: c for c in comps}
@@ -205,10 +208,12 @@ def up(fault_spec: str | None, timeout_s: float, pins: dict[str, int]) -> int:
             _stop_all(layout)
             _clear_outputs(layout)
             raise state.LocalEnvError(f"up failed: {type(exc).__name__}: {exc}") from None
-        layout.faults.write_text(json.dumps({"faults": list(active)}, indent=1))
+        layout.faults.write_text(json.dumps({"faults": list(active),
+                                             "dialects": list(dialect_set)}, indent=1))
         port_map = state.load_ports(layout)
-        path = profile.write(layout, port_map["https"], port_map["http"])
+        path = profile.write(layout, port_map["https"], port_map["http"], dialect_set)
     state.say(f"faults: {', '.join(active) if active else 'none'}")
+    state.say(f"dialects: {', '.join(dialect_set) if dialect_set else 'none'}")
     state.say(f"https://{HOST} at 127.0.0.1:{port_map['https']} (http {port_map['http']}), "
          f"CA {layout.ca_dir / 'ca.pem'}")
     state.say(f"profile: {path}")
@@ -219,6 +224,7 @@ def up(fault_spec: str | None, timeout_s: float, pins: dict[str, int]) -> int:
 def _clear_outputs(layout: Layout) -> None:
     layout.profile.unlink(missing_ok=True)
     layout.faults.unlink(missing_ok=True)
+    layout.schema.unlink(missing_ok=True)
 
 
 def down(purge: bool) -> int:

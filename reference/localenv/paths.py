@@ -56,6 +56,11 @@ class Layout:
         return self.root / "faults.json"
 
     @property
+    def schema(self) -> Path:
+        """The GraphQL SDL the target serves, which the generated profile points at."""
+        return self.root / "schema.graphql"
+
+    @property
     def profile(self) -> Path:
         return self.root / "target.yaml"
 

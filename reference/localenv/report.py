@@ -1,11 +1,11 @@
-"""status, logs and faults: read-only views of the local target."""
+"""status, logs, faults and dialects: read-only views of the local target."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
 
-from reference import faults
+from reference import dialects, faults
 from reference.localenv import components, state
 from reference.localenv.components import PORT_KEYS
 from reference.localenv.paths import Layout
@@ -27,6 +27,7 @@ def status() -> int:
         state.say(f"{name:<14} {rec.pid:<8} {rec.port:<6} {'healthy' if ok else 'UNHEALTHY'}")
     if running:
         state.say(f"faults: {', '.join(state.active_faults(layout)) or 'none'}")
+        state.say(f"dialects: {', '.join(state.active_dialects(layout)) or 'none'}")
         state.say(f"profile: {layout.profile if layout.profile.exists() else '(not written)'}")
     # 0 only when the whole target is up and healthy, so scripts can ask "is it usable?".
     return 0 if healthy == len(components.ORDER) else 3
@@ -37,7 +38,8 @@ def _health_checks(layout: Layout) -> dict[str, Callable[[], bool]]:
     if set(PORT_KEYS) - port_map.keys():
         return {}
     # Rebuilding the specs rewrites nothing that matters: the same inputs give the same files.
-    comps = components.build(layout, port_map, tuple(state.active_faults(layout)))
+    comps = components.build(layout, port_map, tuple(state.active_faults(layout)),
+                             tuple(state.active_dialects(layout)))
     return {c.name: c.health for c in comps}
 
 
@@ -55,6 +57,13 @@ def logs(component: str | None, lines: int) -> int:
             continue
         tail = path.read_text(errors="replace").splitlines()[-lines:]
         sys.stdout.write(f"==> {path} <==\n" + "\n".join(tail) + "\n")
+    return 0
+
+
+def list_dialects() -> int:
+    state.say(f"{'dialect':<32} varies")
+    for d in dialects.DIALECTS.values():
+        state.say(f"{d.name:<32} {d.varies}")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""What the state directory says about the local target: running components, ports, faults."""
+"""What the state directory says about the local target: running components, ports, faults and
+dialects."""
 
 from __future__ import annotations
 
@@ -39,7 +40,15 @@ def load_ports(layout: Layout) -> dict[str, int]:
 
 
 def active_faults(layout: Layout) -> list[str]:
+    return _switches(layout, "faults")
+
+
+def active_dialects(layout: Layout) -> list[str]:
+    return _switches(layout, "dialects")
+
+
+def _switches(layout: Layout, kind: str) -> list[str]:
     try:
-        return list(json.loads(layout.faults.read_text())["faults"])
-    except (OSError, ValueError, KeyError):
+        return list(json.loads(layout.faults.read_text()).get(kind, []))
+    except (OSError, ValueError, AttributeError):
         return []

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 import httpx
 import pytest
 
+from vvgate.access.graphql_client import Gql
 from vvgate.access.https_client import TargetHttp
+from vvgate.gates.inconclusive import Inconclusive, inconclusive
 from vvgate.identity.session_forge import COOKIE_NAME
+from vvgate.identity.synthetic_users import SyntheticUser, SyntheticWorld
 from vvgate.targets.profile import Profile
 
 pytestmark = [pytest.mark.gate("headers"), pytest.mark.phase1]
@@ -123,24 +127,57 @@ def test_cors_allows_exactly_the_frontend(http: TargetHttp, profile: Profile) ->
         "credentials are not allowed for the frontend origin")
 
 
-@pytest.fixture
-def oauth_cookie(http: TargetHttp) -> str:
-    """The Set-Cookie of a session the BFF creates itself (the OAuth start stores state).
+def _session_cookies(response: httpx.Response) -> list[str]:
+    """Set-Cookie values that set (not clear) the session cookie."""
+    return [v for k, v in response.headers.multi_items()
+            if k == "set-cookie" and v.startswith(f"{COOKIE_NAME}=")
+            and v.split(";")[0].partition("=")[2].strip()]
 
-    The `http` fixture removes that session from the store afterwards.
-    """
+
+def _from_a_session_change(request: pytest.FixtureRequest, gql: Gql) -> tuple[str | None, str]:
+    """A signed-in user switches tenants: contract §4 keeps the active tenant only in the
+    session, so the changed session's cookie is sent again, with the flags of §3."""
+    world: SyntheticWorld = request.getfixturevalue("world")
+    user: SyntheticUser = request.getfixturevalue("user_a")
+    other = world.create_org_tenant(user, random.randint(10**11, 10**12),
+                                    random.randint(10**8, 10**9))
+    cookie = world.cookie_for(world.new_session(user.user, user.tenant_id))
+    try:
+        response = gql.call("switchTenant", {"tenantId": other}, cookie=cookie)
+    except Inconclusive as exc:
+        return None, f"switchTenant by a signed-in user: {exc.reason}"
+    found = _session_cookies(response)
+    return (found[0] if found else None,
+            f"switchTenant by a signed-in user (HTTP {response.status_code}, no cookie set)")
+
+
+@pytest.fixture
+def session_cookie(request: pytest.FixtureRequest, http: TargetHttp, gql: Gql,
+                   profile: Profile) -> str:
+    """The session cookie as the target sets it. A signed-in session change is asked first;
+    the OAuth start may set one too, where a deployment keeps its OAuth state in a session,
+    but the contract does not promise that."""
+    tried = []
+    if profile.allow_synthetic_users and profile.mongodb is not None:
+        try:
+            cookie, why = _from_a_session_change(request, gql)
+        except Inconclusive as exc:
+            cookie, why = None, f"a signed-in session change: {exc.reason}"
+        if cookie is not None:
+            return cookie
+        tried.append(why)
     response = http.get("/auth/github")
-    cookies = [v for k, v in response.headers.multi_items()
-               if k == "set-cookie" and v.startswith(f"{COOKIE_NAME}=")]
-    if not cookies:
-        pytest.fail(f"GET /auth/github set no {COOKIE_NAME} cookie, so its flags cannot be "
-                    "checked")
-    return cookies[0]
+    found = _session_cookies(response)
+    if found:
+        return found[0]
+    tried.append(f"GET /auth/github (HTTP {response.status_code}, no cookie set)")
+    inconclusive(f"no response of the {profile.kind} target set the {COOKIE_NAME} cookie, so "
+                 f"its flags cannot be checked; tried: {'; '.join(tried)}")
 
 
 @pytest.mark.smoke
 @pytest.mark.parametrize("flag", ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"])
-def test_session_cookie_flags(oauth_cookie: str, flag: str) -> None:
-    attributes = {a.strip().lower() for a in oauth_cookie.split(";")[1:]}
+def test_session_cookie_flags(session_cookie: str, flag: str) -> None:
+    attributes = {a.strip().lower() for a in session_cookie.split(";")[1:]}
     assert flag.lower() in attributes, (
         f"session cookie lacks {flag}; its attributes are {sorted(attributes)}")

@@ -30,6 +30,7 @@ from vvgate.access.tls_scan import (
     trust_without_dates,
     weak_reasons,
 )
+from vvgate.gates.inconclusive import inconclusive
 from vvgate.report.evidence import Evidence
 from vvgate.targets.profile import Profile
 
@@ -51,18 +52,17 @@ def certificate_scan(tls_session_scan: SessionScan, evidence: Evidence) -> TlsSc
 
 
 def _protocols(scan: TlsScan) -> TlsScan:
-    # A scan that could not run proves nothing either way: fail rather than pass silently.
+    # A scan that could not run proves nothing either way: inconclusive, never a pass.
     if scan.protocols_error:
-        pytest.fail(f"could not enumerate TLS protocols on {scan.host} at {scan.address}: "
-                    f"{scan.protocols_error}", pytrace=False)
+        inconclusive(f"could not enumerate TLS protocols on {scan.host} at {scan.address}: "
+                     f"{scan.protocols_error}")
     return scan
 
 
 def _certificates(scan: TlsScan) -> tuple[CertificateProbe, ...]:
     if scan.certificates_error or not scan.certificates:
         why = scan.certificates_error or "the server presented no certificate"
-        pytest.fail(f"could not fetch the certificate of {scan.host} at {scan.address}: {why}",
-                    pytrace=False)
+        inconclusive(f"could not fetch the certificate of {scan.host} at {scan.address}: {why}")
     return scan.certificates
 
 
@@ -78,8 +78,8 @@ def _who(probe: CertificateProbe) -> str:
 def test_legacy_protocol_rejected(protocol: str, protocol_scan: TlsScan) -> None:
     probe = _protocols(protocol_scan).protocols[protocol]
     if probe.error:
-        pytest.fail(f"{protocol}: sslyze could not finish its probe, so whether the server "
-                    f"accepts it is unknown: {probe.error}", pytrace=False)
+        inconclusive(f"{protocol}: sslyze could not finish its probe, so whether the server "
+                     f"accepts it is unknown: {probe.error}")
     names = [c.name for c in probe.accepted]
     assert not names, (
         f"{protocol_scan.host} accepts {protocol} ({len(names)} cipher suite(s), e.g. "
@@ -110,8 +110,8 @@ def test_no_weak_cipher_suites(protocol_scan: TlsScan, evidence: Evidence) -> No
     )
     # Checked after the weak list so a real finding is reported even when a probe failed.
     if unknown:
-        pytest.fail(f"cipher suites of {', '.join(unknown)} could not be enumerated, so weak "
-                    f"ones may be accepted: {unknown}", pytrace=False)
+        inconclusive(f"cipher suites of {', '.join(unknown)} could not be enumerated, so weak "
+                     f"ones may be accepted: {unknown}")
 
 
 # --------------------------------------------------------------------------- certificate

@@ -12,12 +12,11 @@ import json
 import ssl
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from vvgate.report.redaction import redact
+from vvgate.report.evidence import Evidence
 from vvgate.targets.profile import Profile
 
 CONNECT_RETRIES = 2
@@ -44,40 +43,23 @@ def render_response(response: httpx.Response) -> str:
     return "\n".join(head) + ("\n\n" + body if body else "")
 
 
-@dataclass
-class ExchangeLog:
-    """What one check sent and received; redacted as it is recorded."""
-
-    exchanges: list[str] = field(default_factory=list)
-    set_cookies: list[str] = field(default_factory=list)
-    round_trips: int = 0
-    sink: Callable[[str, str], None] | None = None
-
-    def record(self, response: httpx.Response) -> None:
-        self.round_trips += 1
-        response.read()
-        self.set_cookies.extend(v for k, v in response.headers.multi_items() if k == "set-cookie")
-        text = redact(
-            f"{render_request(response.request)}\n\n--- response ---\n{render_response(response)}"
-        )
-        self.exchanges.append(text)
-        if self.sink is not None:
-            request = response.request
-            self.sink(f"{request.method} {request.url.path} -> {response.status_code}", text)
-
-
 class TargetHttp:
     """The target's public HTTPS (and plain HTTP) surface."""
 
-    def __init__(self, profile: Profile, tls: ssl.SSLContext) -> None:
+    def __init__(self, profile: Profile, tls: ssl.SSLContext,
+                 evidence: Callable[[], Evidence | None] = lambda: None) -> None:
+        """`evidence` gives the evidence of the check running now: every exchange lands in
+        it, set-up ones included, so a check that could not be carried out shows why."""
         self.profile = profile
+        self._evidence = evidence
         self.host = profile.host
         ip, port = profile.connect_address()
         self._dial_host = f"[{ip}]" if ":" in ip else ip
         self._https_port = port
         self._http_port = profile.http_port or 80
-        self.log = ExchangeLog()
         self.round_trips = 0
+        # every Set-Cookie the target sent this run, for the stray-session clean-up
+        self.set_cookies: list[str] = []
         self._client = httpx.Client(
             verify=tls,
             timeout=TIMEOUT,
@@ -88,12 +70,15 @@ class TargetHttp:
 
     def _hook(self, response: httpx.Response) -> None:
         self.round_trips += 1
-        self.log.record(response)
+        response.read()
+        self.set_cookies.extend(v for k, v in response.headers.multi_items() if k == "set-cookie")
+        evidence = self._evidence()
+        if evidence is not None:
+            request = response.request
+            evidence.exchange(f"{request.method} {request.url.path} -> {response.status_code}",
+                              render_request(request), render_response(response))
         # Each check chooses its own cookies; a jar would carry one check's session into the next.
         self._client.cookies.clear()
-
-    def use_log(self, log: ExchangeLog) -> None:
-        self.log = log
 
     def url(self, path: str, scheme: str = "https") -> str:
         port = self._https_port if scheme == "https" else self._http_port

@@ -54,7 +54,7 @@ def cmd_load(args: argparse.Namespace, run_gate: Callable[[argparse.Namespace], 
         target=args.target, smoke=False, gate=["load"], report_dir=args.report_dir,
         manifests=None, app_repo=None, paths=[str(LOAD_SUITE)], pytest_args=[])
     code = run_gate(gate_args)
-    if code in (0, 1):  # a verdict, so `latest` is this run's folder
+    if code != ConfigError.exit_code:  # a verdict, so `latest` is this run's folder
         parent = Path(args.report_dir) if args.report_dir else DEFAULT_REPORTS_DIR
         print(endpoint_table(parent / "latest" / "gates.json"))
     return code

@@ -14,11 +14,13 @@ from vvgate.cli import load_command
 from vvgate.errors import ConfigError
 from vvgate.gates.catalog import GATES, unknown_gates
 from vvgate.gates.run import RUN
+from vvgate.gates.verdicts import ExitCode
 from vvgate.paths import PROJECT_ROOT, SUITES_DIR
 from vvgate.targets.profile import list_profiles, load_profile, profile_name
 
 # The reference target is not installed: it runs from the checkout, as a program.
 LOCAL_ENV_MODULE = "reference.localenv"
+GATE_EXIT_CODES = {int(c) for c in ExitCode if c is not ExitCode.CONFIG_ERROR}
 LOCAL_ENV_DIR = PROJECT_ROOT / "reference" / "localenv"
 
 
@@ -110,7 +112,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if capture.error is not None:
         raise ConfigError(capture.error)
     # pytest's own usage and internal errors are configuration problems to the user
-    return code if code in (0, 1) else ConfigError.exit_code
+    return code if code in GATE_EXIT_CODES else ConfigError.exit_code
 
 
 def cmd_targets(_: argparse.Namespace) -> int:

@@ -11,18 +11,22 @@ import importlib
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from vvgate.access import schema_source
 from vvgate.errors import ConfigError
 from vvgate.gates import termination
 from vvgate.gates.catalog import GATES, PHASES, unknown_gates
-from vvgate.gates.run import ITEM_REPORTS, RUN, GateRun, gate_of
-from vvgate.gates.verdicts import Outcome, tally
+from vvgate.gates.inconclusive import MARKER, is_inconclusive
+from vvgate.gates.run import EVIDENCE, ITEM_REPORTS, RUN, GateRun, gate_of
+from vvgate.gates.verdicts import FAILED, INCONCLUSIVE, PASSED, SKIPPED, Outcome, tally
 from vvgate.paths import DEFAULT_REPORTS_DIR, SELFTESTS_DIR, SUITES_DIR
+from vvgate.report.evidence import Evidence
 from vvgate.report.redaction import RedactingFilter, redact
 from vvgate.report.run_dir import create_run_dir
 from vvgate.report.summary import gates_document, markdown, write_json
@@ -30,8 +34,10 @@ from vvgate.targets import preflight
 from vvgate.targets.profile import Kind, Profile, load_profile
 from vvgate.targets.secret_store import SecretStore
 
-# The report hooks load wherever the plugin does.
-pytest_plugins = ["vvgate.report.redaction_hooks", "vvgate.report.html_hooks"]
+# The outcome and report hooks load wherever the plugin does. Order matters: the outcome
+# hooks' report wrapper must sit inside the redaction hooks' one.
+pytest_plugins = ["vvgate.gates.outcome_hooks", "vvgate.report.redaction_hooks",
+                  "vvgate.report.html_hooks"]
 # The suites' fixtures live in the checkout's fixtures/ package, on sys.path through the
 # pytest `pythonpath` setting. The root conftest.py registers them for runs in this tree;
 # a suite outside it gets them from here.
@@ -113,8 +119,16 @@ def pytest_configure(config: pytest.Config) -> None:
     unknown = unknown_gates(gates)
     if unknown:
         _fail_config(f"unknown gate {unknown[0]!r}; known gates: {', '.join(GATES)}")
+    app_repo = config.getoption("app_repo")
+    try:
+        schema = schema_source.load(profile, Path(app_repo) if app_repo else None)
+    except ConfigError as exc:
+        _fail_config(exc.one_line())
+        return
     parent = Path(config.getoption("report_dir") or DEFAULT_REPORTS_DIR)
     run = GateRun(profile, Path(), list(dict.fromkeys(gates)), SecretStore(profile))
+    run.schema = schema
+    run.notes.append(schema.note)
     run.report_dir = create_run_dir(parent, profile.name, run.started)
     config.stash[RUN] = run
     config.stash[RESTORE_SIGTERM] = termination.install()
@@ -177,25 +191,38 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     run = session.config.stash.get(RUN, None)
     if run is None or not session.items:
         return
+    run.selected = dict(Counter(gate_of(i) for i in session.items))
     try:
-        preflight.run(run.profile, {gate_of(i) for i in session.items}, run.secrets)
+        preflight.run(run.profile, set(run.selected), run.secrets)
     except ConfigError as exc:
         run.error = exc.one_line()
         _fail_config(run.error)
 
 
-
-
-
-
 def _message(report: pytest.TestReport) -> str:
     longrepr = report.longrepr
     if isinstance(longrepr, tuple):
-        return str(longrepr[2])
+        # the outcome itself is recorded apart; its name in front of the reason is noise
+        return str(longrepr[2]).removeprefix("Skipped: ").removeprefix(MARKER)
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None:
         return str(crash.message)
     return str(longrepr or "")
+
+
+def _outcome(reports: list[pytest.TestReport]) -> tuple[str, str]:
+    """A check's outcome over its set-up, call and clean-up: a failure anywhere wins, then
+    an inconclusive phase, then a skip."""
+    failed = next((r for r in reports if r.failed), None)
+    if failed is not None:
+        return FAILED, _message(failed)
+    unsure = next((r for r in reports if is_inconclusive(r)), None)
+    if unsure is not None:
+        return INCONCLUSIVE, _message(unsure)
+    skipped = next((r for r in reports if r.skipped), None)
+    if skipped is not None:
+        return SKIPPED, _message(skipped)
+    return PASSED, ""
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -203,33 +230,35 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, Any, None]:
     run = item.config.stash.get(RUN, None)
     if run is not None:
         item.stash[ITEM_REPORTS] = []
+        # Whatever the check and its fixtures record, set-up included, is its evidence.
+        run.current_evidence = item.stash[EVIDENCE] = Evidence()
     yield
     if run is None:
         return
+    run.current_evidence = None
     reports = item.stash.get(ITEM_REPORTS, [])
-    status, message = "passed", ""
-    for rep in reports:
-        if rep.failed:
-            status = "failed" if rep.when == "call" else "error"
-            message = _message(rep)
-            break
-        if rep.skipped and status == "passed":
-            status, message = "skipped", _message(rep)
+    # A check cut short by an interrupt has no clean-up report: it did not finish.
+    if not any(r.when == "teardown" for r in reports):
+        return
+    status, message = _outcome(reports)
     duration = sum(r.duration for r in reports)
     run.outcomes[item.nodeid] = Outcome(item.nodeid, gate_of(item), status, duration, message)
 
 
 def _finish(session: pytest.Session, run: GateRun) -> None:
     pytest_status = int(session.exitstatus)
+    interrupted = pytest_status == pytest.ExitCode.INTERRUPTED
+    if interrupted:
+        run.interrupted_by = termination.signal_name()
     run.result = tally(run.profile, list(run.outcomes.values()), run.requested_gates,
-                       dt.date.today())
-    if run.error is not None or pytest_status not in (0, 1, 5):
+                       dt.date.today(), run.selected, interrupted=interrupted)
+    if run.error is not None or pytest_status not in (0, 1, 2, 5):
         run.exit_code = ConfigError.exit_code if run.error else pytest_status
     elif pytest_status == 5 and not run.requested_gates:
         run.error = "no checks were selected (check the paths, -m and --gate)"
         run.exit_code = ConfigError.exit_code
     else:
-        run.exit_code = run.result.exit_code
+        run.exit_code = int(run.result.exit_code)
     finished = dt.datetime.now(dt.UTC)
     document = gates_document(
         run.profile,
@@ -245,8 +274,10 @@ def _finish(session: pytest.Session, run: GateRun) -> None:
             "markexpr": session.config.option.markexpr or None,
             "requested_gates": run.requested_gates,
             "pytest_exit_status": pytest_status,
+            "interrupted_by": run.interrupted_by,
             "counters": run.counters,
             "https_trust": run.https_trust,
+            "notes": run.notes,
         },
         run.exit_code,
         run.error,

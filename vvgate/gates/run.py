@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from vvgate.access.schema_source import NO_SCHEMA, TargetSchema
 from vvgate.errors import ConfigError
 from vvgate.gates.catalog import GATES
 from vvgate.gates.verdicts import Outcome, Tally
@@ -37,6 +38,15 @@ class GateRun:
     https_trust: dict[str, Any] | None = None
     result: Tally | None = None
     exit_code: int | None = None
+    # checks selected per gate, to tell which gates an interrupt left unfinished
+    selected: dict[str, int] = field(default_factory=dict)
+    interrupted_by: str | None = None
+    # one-line facts about how the run checked the target (for example its schema source)
+    notes: list[str] = field(default_factory=list)
+    # the target's GraphQL schema, which every request is built from
+    schema: TargetSchema = NO_SCHEMA
+    # the evidence of the check running now, which clients record their exchanges into
+    current_evidence: Evidence | None = None
 
 
 RUN = pytest.StashKey[GateRun]()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bson import ObjectId
+from pymongo.collection import Collection
 
 from vvgate.identity.session_forge import (
     cookie_header,
@@ -22,6 +23,7 @@ from vvgate.identity.session_forge import (
     session_document,
     tenant_database_name,
 )
+from vvgate.mongo import seeding
 from vvgate.mongo.access import MongoAccess
 from vvgate.report.redaction import REDACTOR
 
@@ -81,6 +83,11 @@ class SyntheticWorld:
         self.run_id = run_id
         self.tag = run_tag(run_id)
         self.users: list[SyntheticUser] = []
+        # values the run puts into unique keys it does not know of
+        self.token = f"{NAME_PREFIX}{run_id}"
+
+    def _insert(self, collection: Collection[Any], doc: dict[str, Any], what: str) -> None:
+        seeding.insert(collection, doc, self.token, what)
 
     def create_user(self, label: str) -> SyntheticUser:
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -101,11 +108,11 @@ class SyntheticWorld:
         tenant_id = f"user_{oid}"
         database = tenant_database_name(tenant_id)
         registry = self.mongo.registry
-        registry.users.insert_one(user)
-        registry.tenants.insert_one({
+        self._insert(registry.users, user, f"synthetic user {label}")
+        self._insert(registry.tenants, {
             "tenantId": tenant_id, "tenantType": "USER", "name": login,
             "databaseName": database, "createdAt": now, "updatedAt": now, TAG_FIELD: self.tag,
-        })
+        }, f"the personal tenant of synthetic user {label}")
         self.grant(oid, tenant_id, "ADMIN")
         sid = self.new_session(user, tenant_id)
         synthetic = SyntheticUser(label, user, tenant_id, database, sid,
@@ -121,21 +128,21 @@ class SyntheticWorld:
         tenant_id = f"org_{github_org_id}"
         name = f"{NAME_PREFIX}{self.run_id}-org-{github_org_id}"
         registry = self.mongo.registry
-        registry.tenants.insert_one({
+        self._insert(registry.tenants, {
             "tenantId": tenant_id, "tenantType": "ORGANIZATION", "name": name,
             "databaseName": tenant_database_name(tenant_id), "createdAt": now, "updatedAt": now,
             TAG_FIELD: self.tag,
-        })
+        }, f"organisation tenant {tenant_id}")
         self.grant(admin.user["_id"], tenant_id, "ADMIN")
-        registry.installations.insert_one({
+        self._insert(registry.installations, {
             "installation_id": installation_id, "account_login": name,
             "account_id": str(github_org_id), "account_type": "Organization",
             "createdAt": now, "updatedAt": now, TAG_FIELD: self.tag,
-        })
-        registry.user_installation_roles.insert_one({
+        }, f"the GitHub App installation {installation_id}")
+        self._insert(registry.user_installation_roles, {
             "user_id": admin.user["_id"], "installation_id": installation_id, "role": "ADMIN",
             "createdAt": now, "updatedAt": now, TAG_FIELD: self.tag,
-        })
+        }, f"the installation role of {admin.label}")
         return tenant_id
 
     def roles_of(self, who: SyntheticUser, tenant_ids: list[str]) -> list[dict[str, Any]]:
@@ -146,11 +153,12 @@ class SyntheticWorld:
 
     def grant(self, user_id: ObjectId, tenant_id: str, role: str) -> None:
         now = dt.datetime.now(dt.UTC)
-        self.mongo.registry.user_tenant_roles.update_one(
+        seeding.upsert(
+            self.mongo.registry.user_tenant_roles,
             {"userId": user_id, "tenantId": tenant_id},
             {"$set": {"role": role, "updatedAt": now, TAG_FIELD: self.tag},
              "$setOnInsert": {"createdAt": now}},
-            upsert=True,
+            self.token, f"role {role} in {tenant_id}",
         )
 
     def revoke(self, user_id: ObjectId, tenant_id: str) -> None:
@@ -176,7 +184,7 @@ class SyntheticWorld:
         doc = session_document(sid, user, active_tenant, self.available_tenants(user["_id"]),
                                now, **args)
         doc[TAG_FIELD] = self.tag
-        self.mongo.sessions.insert_one(doc)
+        self._insert(self.mongo.sessions, doc, "a synthetic session")
         REDACTOR.register(cookie_header(sid, self.secret).partition("=")[2])
         REDACTOR.register(sid)
         return sid
@@ -187,11 +195,11 @@ class SyntheticWorld:
     def seed_release(self, who: SyntheticUser, title: str) -> ObjectId:
         now = dt.datetime.now(dt.UTC)
         oid = ObjectId()
-        self.mongo.tenant_db(who.database).releases.insert_one({
+        self._insert(self.mongo.tenant_db(who.database).releases, {
             "_id": oid, "barcode": f"0{int(oid.binary[-4:].hex(), 16):011d}",
             "artist": "Gate Synthetic Artist", "title": title, "source": "MANUAL",
             "genre": "Test", "createdAt": now, "updatedAt": now,
-        })
+        }, f"a release in {who.label}'s tenant")
         return oid
 
     def cleanup(self) -> dict[str, int]:

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vvgate.access.schema_source import NO_SCHEMA, TargetSchema
 from vvgate.errors import ConfigError
 from vvgate.identity.synthetic_users import SyntheticWorld
+from vvgate.load.operations import journey_operations
 from vvgate.load.plan import RunShape
 from vvgate.load.stats import RunStats, read
 from vvgate.load.steps import TOTAL
@@ -114,7 +116,8 @@ def identities(world: SyntheticWorld | None, shape: RunShape) -> list[dict[str, 
 
 
 def run(profile: Profile, shape: RunShape, out_dir: Path, world: SyntheticWorld | None,
-        plan_extra: dict[str, Any] | None = None, pin_sha256: str | None = None) -> LoadRun:
+        plan_extra: dict[str, Any] | None = None, pin_sha256: str | None = None,
+        schema: TargetSchema = NO_SCHEMA) -> LoadRun:
     """One bounded Locust run; its files (locust.json, locust.html, timeline.json) in out_dir.
 
     `plan_extra` overrides plan keys; scripts/bench-load uses it to drive one step alone.
@@ -126,7 +129,7 @@ def run(profile: Profile, shape: RunShape, out_dir: Path, world: SyntheticWorld 
     out_dir.mkdir(parents=True, exist_ok=True)
     extras_file = out_dir / "timeline.json"
     plan = {**plan_document(profile, shape, identities(world, shape), extras_file, pin_sha256),
-            **(plan_extra or {})}
+            "operations": journey_operations(schema), **(plan_extra or {})}
     private = Path(tempfile.mkdtemp(prefix="vvgate-load-"))
     try:
         plan_path = private / "plan.json"

@@ -9,7 +9,7 @@ import pytest
 
 from vvgate.gates.run import RUN
 from vvgate.report.redaction import redact
-from vvgate.report.summary import html_table, text_table
+from vvgate.report.summary import html_table, run_banner, text_table
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -23,6 +23,8 @@ def pytest_html_results_summary(
               "run id": run.run_id}
     if run.https_trust is not None:
         target["https trust"] = run.https_trust["note"]
+    for n, note in enumerate(run.notes, 1):
+        target[f"note {n}"] = note
     prefix.extend([html_table(run.result, run.exit_code),
                    f'<h3>Target</h3>{_rows("target", target)}',
                    f'<h3>Environment</h3>{_rows("run-environment", run.environment)}'])
@@ -69,6 +71,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     terminalreporter.write_sep("=", "release gates")
     terminalreporter.write_line(text_table(run.result))
-    verdict = {0: "PASS", 1: "FAIL"}.get(run.exit_code or 0, "ERROR")
-    terminalreporter.write_line(f"gate verdict: {verdict} (exit {run.exit_code}); "
+    for note in run.notes:
+        terminalreporter.write_line(f"note: {redact(note)}")
+    verdict = run_banner(run.exit_code or 0)
+    interrupted = f", interrupted by {run.interrupted_by}" if run.interrupted_by else ""
+    terminalreporter.write_line(f"gate verdict: {verdict} (exit {run.exit_code}{interrupted}); "
                                 f"report: {run.report_dir}")

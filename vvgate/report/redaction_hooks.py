@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from _pytest._code.code import ReprFileLocation
 
+from vvgate.gates.inconclusive import is_inconclusive
 from vvgate.gates.run import EVIDENCE, ITEM_REPORTS, RUN
 from vvgate.report.redaction import redact
 
@@ -56,7 +57,7 @@ def pytest_runtest_makereport(
     redact_report(report)
     item.stash.setdefault(ITEM_REPORTS, []).append(report)
     collected = item.stash.get(EVIDENCE, None)
-    if report.failed and collected is not None and collected.items:
+    if (report.failed or is_inconclusive(report)) and collected is not None and collected.items:
         from pytest_html import extras
 
         attached = list(getattr(report, "extras", []))

@@ -12,12 +12,28 @@ from pathlib import Path
 from typing import Any
 
 from vvgate.gates.catalog import GATES
-from vvgate.gates.verdicts import GateResult, Tally, Verdict
+from vvgate.gates.verdicts import (
+    FAILED,
+    INCONCLUSIVE,
+    PASSED,
+    SKIPPED,
+    GateResult,
+    Tally,
+    Verdict,
+)
 from vvgate.report.redaction import redact
-from vvgate.targets.profile import Profile, Waiver
+from vvgate.targets.profile import Profile, Severity, Waiver
 
 SCHEMA = "vinylvault-gate/gates"
-SCHEMA_VERSION = 1
+# 2: verdicts inconclusive, not-run and interrupted; counts.error became counts.inconclusive;
+# gates[].blocking_failure became gates[].blocks; failures lost their outcome field.
+SCHEMA_VERSION = 2
+VERDICT_WORDS = {0: "passed", 1: "FAILED", 2: "ERROR", 3: "NOT VERIFIED", 130: "INTERRUPTED"}
+
+
+def run_banner(exit_code: int) -> str:
+    return {0: "PASS", 1: "FAIL", 2: "ERROR", 3: "INCONCLUSIVE",
+            130: "INTERRUPTED"}.get(exit_code, "ERROR")
 
 
 def _waiver(w: Waiver, expired: bool) -> dict[str, Any]:
@@ -59,28 +75,33 @@ def _gate(r: GateResult, report_dir: str | None = None) -> dict[str, Any]:
         "summary": GATES[r.name].summary,
         "severity": r.severity.value,
         "verdict": r.verdict.value,
-        "blocking_failure": r.blocks,
+        "blocks": r.blocks,
+        "not_verified": redact(why) if (why := r.why_not_verified()) else None,
         "counts": {
-            "passed": r.count("passed"),
-            "failed": r.count("failed"),
-            "error": r.count("error"),
-            "skipped": r.count("skipped"),
+            "passed": r.count(PASSED),
+            "failed": r.count(FAILED),
+            "inconclusive": r.count(INCONCLUSIVE),
+            "skipped": r.count(SKIPPED),
             "waived": r.waived,
+            "unfinished": r.unfinished,
         },
         "duration_s": round(r.duration_s, 3),
         "waivers": [_waiver(w, False) for w in r.waivers]
         + [_waiver(w, True) for w in r.expired_waivers],
-        "failures": [
-            {"test": o.nodeid, "outcome": o.outcome, "message": redact(o.message)}
-            for o in r.failures()
-        ],
+        "failures": [{"test": o.nodeid, "message": redact(o.message)} for o in r.failures()],
+        "inconclusive": [{"test": o.nodeid, "reason": redact(o.message)}
+                         for o in r.inconclusive()],
         "skips": [
             {"test": o.nodeid, "reason": redact(o.message)}
             for o in r.outcomes
-            if o.outcome == "skipped"
+            if o.outcome == SKIPPED
         ],
         "data": _gate_data(report_dir, r.name),
     }
+
+
+def run_verdict(result: Tally, error: str | None) -> str:
+    return "error" if error else result.verdict
 
 
 def gates_document(
@@ -95,10 +116,14 @@ def gates_document(
         "schema_version": SCHEMA_VERSION,
         "target": profile.summary(),
         "run": run,
-        "verdict": "pass" if exit_code == 0 else "fail",
+        "verdict": run_verdict(result, error),
         "exit_code": exit_code,
         "error": redact(error) if error else None,
-        "failing_gates": [r.name for r in result.gates if r.blocks],
+        "interrupted": result.interrupted,
+        "failing_gates": [r.name for r in result.gates
+                          if r.blocks and r.verdict is Verdict.FAIL],
+        "unverified_gates": [r.name for r in result.gates
+                             if r.blocks and r.verdict is not Verdict.FAIL],
         "gates": [_gate(r, run.get("report_dir")) for r in result.gates],
         "expired_waivers_not_run": [_waiver(w, True) for w in result.orphan_expired],
     }
@@ -110,23 +135,37 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+MARKS = {Verdict.PASS: "PASS", Verdict.FAIL: "FAIL", Verdict.WAIVED: "WAIVED",
+         Verdict.INCONCLUSIVE: "INCONCLUSIVE", Verdict.NOT_RUN: "NOT-RUN",
+         Verdict.INTERRUPTED: "INTERRUPTED"}
+
+
+def _mark(r: GateResult) -> str:
+    mark = MARKS[r.verdict]
+    if r.verdict in {Verdict.FAIL, Verdict.INCONCLUSIVE, Verdict.NOT_RUN} and not r.blocks:
+        mark += " (advisory)" if r.severity is Severity.ADVISORY else " (not blocking)"
+    return mark
+
+
 def _row(r: GateResult) -> tuple[str, ...]:
-    c = _gate(r)["counts"]
-    mark = {"pass": "PASS", "fail": "FAIL", "waived": "WAIVED", "empty": "EMPTY"}[r.verdict.value]
-    if r.verdict is Verdict.FAIL and not r.blocks:
-        mark = "FAIL (advisory)"
     waivers = "; ".join(
         [f"{w.subject} until {w.expires}" for w in r.waivers]
         + [f"EXPIRED {w.expires}: {w.subject}" for w in r.expired_waivers]
     )
     return (
-        r.name, r.severity.value, mark, str(c["passed"]), str(c["failed"] + c["error"]),
-        str(c["skipped"]), str(c["waived"]), f"{r.duration_s:.1f}s", waivers or "-",
+        r.name, r.severity.value, _mark(r), str(r.count(PASSED)), str(r.count(FAILED)),
+        str(r.count(INCONCLUSIVE)), str(r.count(SKIPPED)), str(r.waived),
+        f"{r.duration_s:.1f}s", waivers or "-",
     )
 
 
-HEADER = ("gate", "severity", "verdict", "passed", "failed", "skipped", "waived", "time",
-          "waivers")
+HEADER = ("gate", "severity", "verdict", "passed", "failed", "inconclusive", "skipped",
+          "waived", "time", "waivers")
+
+
+def _not_verified_lines(result: Tally) -> list[str]:
+    return [f"{r.name} {MARKS[r.verdict]}: not verified: {why}"
+            for r in result.gates if (why := r.why_not_verified())]
 
 
 def text_table(result: Tally) -> str:
@@ -136,15 +175,17 @@ def text_table(result: Tally) -> str:
              for row in rows]
     lines.extend(f"EXPIRED waiver for a test that did not run: {w.subject} ({w.expires})"
                  for w in result.orphan_expired)
+    lines.extend(redact(line) for line in _not_verified_lines(result))
     return "\n".join(lines)
 
 
 def markdown(profile: Profile, result: Tally, exit_code: int, report_dir: str) -> str:
-    verdict = "passed" if exit_code == 0 else "FAILED"
+    verdict = VERDICT_WORDS.get(exit_code, "FAILED")
     out = [f"### Release gate for `{profile.name}` ({profile.host}): {verdict}", "",
            "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     out.extend("| " + " | ".join(cell.replace("|", "\\|") for cell in _row(r)) + " |"
                for r in result.gates)
+    out.extend(f"\n{line}" for line in _not_verified_lines(result))
     out.extend(f"\n**Expired waiver** for a test that did not run: {w.subject} ({w.expires})"
                for w in result.orphan_expired)
     out.append(f"\nReport: `{report_dir}`\n")
@@ -152,22 +193,24 @@ def markdown(profile: Profile, result: Tally, exit_code: int, report_dir: str) -
 
 
 def html_table(result: Tally, exit_code: int) -> str:
-    colours = {"pass": "#1a7f37", "fail": "#cf222e", "waived": "#9a6700", "empty": "#6e7781"}
+    colours = {Verdict.PASS: "#1a7f37", Verdict.FAIL: "#cf222e", Verdict.WAIVED: "#9a6700",
+               Verdict.INCONCLUSIVE: "#9a6700", Verdict.NOT_RUN: "#57606a",
+               Verdict.INTERRUPTED: "#8250df"}
     cells = []
     for r in result.gates:
         row = _row(r)
-        style = f"color:{colours[r.verdict.value]};font-weight:bold"
+        style = f"color:{colours[r.verdict]};font-weight:bold"
         tds = "".join(
             f'<td style="{style}">{html.escape(c)}</td>' if i == 2 else f"<td>{html.escape(c)}</td>"
             for i, c in enumerate(row)
         )
         cells.append(f"<tr>{tds}</tr>")
     head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADER)
-    verdict = "PASS" if exit_code == 0 else "FAIL"
+    verdict = run_banner(exit_code)
     orphans = "".join(
         f"<p><b>Expired waiver</b> for a test that did not run: {html.escape(w.subject)} "
         f"({w.expires})</p>" for w in result.orphan_expired
-    )
+    ) + "".join(f"<p>{html.escape(line)}</p>" for line in _not_verified_lines(result))
     return redact(
         f'<h2 id="gate-summary">Release gate: {verdict}</h2>'
         f'<table id="gates" border="1" cellpadding="4" style="border-collapse:collapse">'

@@ -188,6 +188,14 @@ class Waiver(Strict):
         return self.expires < today
 
 
+class GraphQLSettings(Strict):
+    """The target's GraphQL schema (SDL files; a stitched schema may span several). The
+    suite builds every request from it; without one it falls back to minimal shapes."""
+
+    # `schema` in the YAML; the attribute cannot be named so on a pydantic model.
+    sdl: tuple[Path, ...] = Field(alias="schema", min_length=1)
+
+
 class TlsExpectations(Strict):
     min_days_to_expiry: int = Field(default=21, ge=0)
 
@@ -208,6 +216,7 @@ class Profile(Strict):
         default_factory=dict
     )
     tls: TlsExpectations = TlsExpectations()
+    graphql: GraphQLSettings | None = None
     load: LoadProfile | None = None
     gates: dict[str, Severity] = Field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
@@ -389,6 +398,9 @@ def _relative_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     kube = out.get("kubernetes")
     if isinstance(kube, dict) and "kubeconfig" in kube:
         out["kubernetes"] = {**kube, "kubeconfig": fix(kube["kubeconfig"])}
+    graphql = out.get("graphql")
+    if isinstance(graphql, dict) and isinstance(graphql.get("schema"), list):
+        out["graphql"] = {**graphql, "schema": [fix(s) for s in graphql["schema"]]}
     secrets = out.get("secrets")
     if isinstance(secrets, dict):
         out["secrets"] = {
