@@ -78,13 +78,16 @@ def test_an_unknown_gate_option_is_a_usage_error(ws: Workspace) -> None:
     ]
 
 
-def test_a_requested_gate_with_no_checks_blocks(ws: Workspace) -> None:
-    ws.write_profile()
+def test_a_requested_gate_with_no_checks_is_not_run_and_blocks(ws: Workspace) -> None:
+    ws.write_profile(kind="local")
     ws.write_test("test_manifests.py", PASSING.format(gate="manifests"))
     run = ws.run("--gate", "manifests", "--gate", "rollout")
-    assert run.code == 1, run.output
-    assert run.gate("rollout")["verdict"] == "empty"
-    assert run.gates()["failing_gates"] == ["rollout"]
+    assert run.code == 3, run.output
+    assert run.gate("rollout")["verdict"] == "not-run"
+    assert run.gate("rollout")["not_verified"] == "no check of this gate was selected"
+    doc = run.gates()
+    assert doc["failing_gates"] == [] and doc["unverified_gates"] == ["rollout"]
+    assert doc["verdict"] == "inconclusive"
 
 
 def test_blocking_failure_fails_the_run_and_names_the_gate(ws: Workspace) -> None:
@@ -109,11 +112,11 @@ def test_advisory_failure_is_reported_but_does_not_block(ws: Workspace) -> None:
     assert run.code == 0, run.output
     gate = run.gate("headers")
     assert gate["verdict"] == "fail" and gate["severity"] == "advisory"
-    assert not gate["blocking_failure"]
+    assert not gate["blocks"]
     assert "FAIL (advisory)" in run.stdout
 
 
-def test_setup_errors_count_as_failures(ws: Workspace) -> None:
+def test_a_set_up_that_breaks_is_inconclusive_not_a_defect(ws: Workspace) -> None:
     ws.write_profile()
     ws.write_test("test_setup.py", """
         import pytest
@@ -121,10 +124,17 @@ def test_setup_errors_count_as_failures(ws: Workspace) -> None:
         @pytest.fixture
         def broken(): raise RuntimeError("fixture could not reach the thing")
         def test_x(broken): pass
+        def test_y(): pass
     """)
     run = ws.run()
-    assert run.code == 1
-    assert run.gate("tls")["counts"]["error"] == 1
+    assert run.code == 3, run.output
+    gate = run.gate("tls")
+    assert gate["verdict"] == "inconclusive" and gate["blocks"]
+    assert gate["counts"]["inconclusive"] == 1 and gate["counts"]["failed"] == 0
+    assert gate["inconclusive"][0]["reason"] == (
+        "the check could not be carried out in set-up: RuntimeError: fixture could not reach "
+        "the thing")
+    assert "not verified" in run.stdout and "INCONCLUSIVE" in run.stdout
 
 
 def test_skips_are_counted_with_their_reason(ws: Workspace) -> None:

@@ -74,9 +74,11 @@ def test_fixture_client_refuses_writes_on_a_production_target(ws: Workspace) -> 
     ws.write_profile(kind="production", kubernetes=_kube(ws, "vinylvault-production", []))
     ws.write_test("test_w.py", WRITER.format(namespace="vinylvault-production"))
     run = ws.run()
-    assert run.code == 1
-    message = run.gate("manifests")["failures"][0]["message"]
-    assert message.startswith("vvgate.kube.write_guard.ProductionWriteRefused: refused: POST "
+    # A refused write is a check that could not be carried out, not a defect of the target.
+    assert run.code == 3, run.output
+    message = run.gate("manifests")["inconclusive"][0]["reason"]
+    assert message.startswith("the check could not be carried out: vvgate.kube.write_guard."
+                              "ProductionWriteRefused: refused: POST "
                               "/api/v1/namespaces/vinylvault-production/configmaps")
     assert "read-only (production)" in message
 
@@ -86,14 +88,14 @@ def test_fixture_client_refuses_writes_to_a_protected_namespace_from_staging(
 ) -> None:
     ws.write_profile(kubernetes=_kube(ws, "vinylvault-staging", ["vinylvault-production"]))
     ws.write_test("test_w.py", WRITER.format(namespace="vinylvault-production"))
-    message = ws.run().gate("manifests")["failures"][0]["message"]
+    message = ws.run().gate("manifests")["inconclusive"][0]["reason"]
     assert "protected namespace 'vinylvault-production'" in message
 
 
 def test_fixture_client_sends_writes_to_the_staging_namespace(ws: Workspace) -> None:
     ws.write_profile(kubernetes=_kube(ws, "vinylvault-staging", ["vinylvault-production"]))
     ws.write_test("test_w.py", WRITER.format(namespace="vinylvault-staging"))
-    message = ws.run().gate("manifests")["failures"][0]["message"]
+    message = ws.run().gate("manifests")["inconclusive"][0]["reason"]
     # it got as far as the network: nothing listens on that port
     assert "MaxRetryError" in message and "refused:" not in message
 

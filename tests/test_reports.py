@@ -48,14 +48,19 @@ def test_gates_json_has_the_documented_schema(ws: Workspace) -> None:
     ws.write_test("test_headers.py", SUITE)
     doc = ws.run().gates()
     assert doc["schema"] == SCHEMA and doc["schema_version"] == SCHEMA_VERSION
+    assert doc["schema_version"] == 2
     assert set(doc) == {"schema", "schema_version", "target", "run", "verdict", "exit_code",
-                        "error", "failing_gates", "gates", "expired_waivers_not_run"}
+                        "error", "interrupted", "failing_gates", "unverified_gates", "gates",
+                        "expired_waivers_not_run"}
     assert doc["target"]["name"] == "demo" and doc["target"]["host"] == "demo.example.test"
     assert set(doc["run"]) >= {"id", "started_at", "finished_at", "duration_s", "report_dir",
-                               "requested_gates", "markexpr"}
+                               "requested_gates", "markexpr", "interrupted_by", "notes"}
     gate = doc["gates"][0]
-    assert set(gate) == {"name", "summary", "severity", "verdict", "blocking_failure", "counts",
-                         "duration_s", "waivers", "failures", "skips", "data"}
+    assert set(gate) == {"name", "summary", "severity", "verdict", "blocks", "not_verified",
+                         "counts", "duration_s", "waivers", "failures", "inconclusive", "skips",
+                         "data"}
+    assert set(gate["counts"]) == {"passed", "failed", "inconclusive", "skipped", "waived",
+                                   "unfinished"}
 
 
 def test_html_report_is_self_contained_with_gate_table_target_and_evidence(ws: Workspace) -> None:

@@ -189,10 +189,11 @@ def pytest_collection_modifyitems(
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     run = session.config.stash.get(RUN, None)
-    if run is None or not session.items:
+    # pytest calls this even when collection was stopped by a configuration error.
+    if run is None or not session.items or run.error is not None:
         return
-    run.selected = dict(Counter(gate_of(i) for i in session.items))
     try:
+        run.selected = dict(Counter(gate_of(i) for i in session.items))
         preflight.run(run.profile, set(run.selected), run.secrets)
     except ConfigError as exc:
         run.error = exc.one_line()
@@ -245,14 +246,19 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, Any, None]:
     run.outcomes[item.nodeid] = Outcome(item.nodeid, gate_of(item), status, duration, message)
 
 
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    # pytest reports collection errors (Session.Interrupted) and pytest.exit here too.
+    if not isinstance(excinfo.value, pytest.Session.Interrupted | pytest.exit.Exception):
+        termination.note_keyboard_interrupt()
+
+
 def _finish(session: pytest.Session, run: GateRun) -> None:
     pytest_status = int(session.exitstatus)
-    interrupted = pytest_status == pytest.ExitCode.INTERRUPTED
-    if interrupted:
-        run.interrupted_by = termination.signal_name()
+    run.interrupted_by = termination.interrupted_by()
+    interrupted = run.interrupted_by is not None
     run.result = tally(run.profile, list(run.outcomes.values()), run.requested_gates,
                        dt.date.today(), run.selected, interrupted=interrupted)
-    if run.error is not None or pytest_status not in (0, 1, 2, 5):
+    if run.error is not None or (pytest_status not in (0, 1, 5) and not interrupted):
         run.exit_code = ConfigError.exit_code if run.error else pytest_status
     elif pytest_status == 5 and not run.requested_gates:
         run.error = "no checks were selected (check the paths, -m and --gate)"

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubernetes.client import CoreV1Api
-
 from vvgate.kube.objects import Kube, ref
 from vvgate.report.evidence import Evidence
 
@@ -41,7 +39,7 @@ def events(kube: Kube, namespace: str) -> str:
 
 
 def pod_logs(kube: Kube, namespace: str, pod: dict[str, Any]) -> str:
-    core = CoreV1Api(kube.api)
+    core = kube.core()
     name = pod["metadata"]["name"]
     out = []
     for container in (pod.get("spec") or {}).get("containers") or []:

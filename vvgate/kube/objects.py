@@ -33,6 +33,13 @@ class Kube:
         self.api = api
         self.dynamic = DynamicClient(api)  # type: ignore[no-untyped-call]
 
+    def core(self) -> Any:
+        """The typed core API (pod logs), on the same guarded client. Loaded on first use:
+        the generated module takes a second to import, and most runs never need it."""
+        from kubernetes.client import CoreV1Api
+
+        return CoreV1Api(self.api)
+
     def resource(self, api_version: str, kind: str) -> Any:
         try:
             return self.dynamic.resources.get(api_version=api_version, kind=kind)

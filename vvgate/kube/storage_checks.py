@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from kubernetes.client import CoreV1Api
 
 from vvgate.kube.objects import RUN_LABEL, Kube
 from vvgate.paths import PROJECT_ROOT
@@ -74,7 +73,7 @@ def run_pod(kube: Kube, pod: dict[str, Any]) -> str:
     meta = pod["metadata"]
     done = wait_phase(kube, "v1", "Pod", meta["name"], meta["namespace"],
                       ("Succeeded", "Failed"), POD_TIMEOUT_S)
-    log = str(CoreV1Api(kube.api).read_namespaced_pod_log(
+    log = str(kube.core().read_namespaced_pod_log(
         meta["name"], meta["namespace"], _request_timeout=30))
     assert done["status"]["phase"] == "Succeeded", f"pod {meta['name']} failed: {log[-500:]}"
     return log

@@ -1,0 +1,101 @@
+"""The suite fits the contract, not the reference: a correct deployment that differs from it
+where the contract leaves room passes, and a faulty one is still caught.
+
+Dialects (reference/dialects.py) are such differences. With each one alone and with all of
+them at once, every gate passes (the tls gate runs once, with all of them: no dialect touches
+the ingress). With all of them on, each auth and tenancy fault still fails exactly its gate,
+and a load run still passes. A run whose given schema is not the one served says
+"inconclusive" for the requests that fail validation, never "refused" and never "not refused".
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from live_target import LIVE, LocalTarget
+
+from conftest import PROJECT, VVGATE, SuiteRun
+from reference.dialects import DIALECTS
+from reference.faults import FAULTS
+
+ALL = "all"
+CASES = [*DIALECTS, ALL]
+# Every live gate but tls, whose probes no dialect changes (the all-dialects case runs it).
+LIVE_GATES = ("database", "auth", "tenancy", "headers", "health")
+CAUGHT = [n for n, f in FAULTS.items() if f.gate in {"auth", "tenancy"}]
+NO_CLUSTER = {"storage": "not-run", "rollout": "not-run"}
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTarget]:
+    local = LocalTarget(tmp_path_factory.mktemp("state"), tmp_path_factory.mktemp("reports"))
+    try:
+        yield local
+    finally:
+        local.local("down", "--purge")
+
+
+def _problems(run: SuiteRun) -> list[str]:
+    return [f"{g['name']} {g['verdict']}: {x.get('message') or x.get('reason')}"[:240]
+            for g in run.gates()["gates"] for x in [*g["failures"], *g["inconclusive"]]]
+
+
+@pytest.mark.parametrize("dialect", CASES)
+def test_a_correct_deployment_in_any_dialect_passes_every_gate(target: LocalTarget,
+                                                               dialect: str) -> None:
+    target.restart("--dialect", dialect)
+    run = target.gate() if dialect == ALL else target.gate(*LIVE_GATES)
+    verdicts = {g["name"]: g["verdict"] for g in run.gates()["gates"]}
+    wrong = {g: v for g, v in verdicts.items() if v != "pass" and NO_CLUSTER.get(g) != v}
+    assert not wrong and run.code == 0, (dialect, wrong, _problems(run))
+    assert set(verdicts) >= set(LIVE_GATES) | ({"tls"} if dialect == ALL else set())
+    assert "every request is built from it" in run.stdout
+
+
+@pytest.mark.parametrize("fault", CAUGHT)
+def test_with_every_dialect_each_fault_still_fails_exactly_its_gate(target: LocalTarget,
+                                                                    fault: str) -> None:
+    target.restart("--dialect", ALL, "--fault", fault)
+    run = target.gate("auth", "tenancy")
+    doc = run.gates()
+    assert doc["failing_gates"] == [FAULTS[fault].gate], (fault, _problems(run))
+    assert doc["unverified_gates"] == [], (fault, _problems(run))
+
+
+def test_with_every_dialect_the_load_journeys_pass(target: LocalTarget) -> None:
+    target.restart("--dialect", ALL)
+    run = target.gate("load", markexpr="slow")
+    load = run.gate("load")
+    assert load["verdict"] == "pass", _problems(run)
+    endpoints = load["data"]["endpoints"]
+    for step in ("record.create", "record.read", "record.delete", "records.list"):
+        assert endpoints[step]["requests"] > 0 and endpoints[step]["failures"] == 0, (
+            step, endpoints[step])
+
+
+def test_requests_the_served_schema_rejects_are_inconclusive(target: LocalTarget,
+                                                             tmp_path: Path) -> None:
+    target.restart("--dialect", "renamed-input-types,extra-required-inputs")
+    generated = yaml.safe_load((target.state / "local" / "target.yaml").read_text())
+    base = tmp_path / "stale.graphql"
+    base.write_text((PROJECT / "reference" / "schema.graphql").read_text())
+    generated["graphql"] = {"schema": [str(base)]}  # the schema of another release
+    profile = tmp_path / "stale.yaml"
+    profile.write_text(yaml.safe_dump(generated))
+    proc = subprocess.run(
+        [*VVGATE, "run", "--target", str(profile), "--report-dir", str(target.reports),
+         "--gate", "auth", LIVE, "--", "-m", "not slow", "-k", "anonymous_caller_is_refused"],
+        env=target.env, capture_output=True, text=True, timeout=600, cwd=PROJECT)
+    run = SuiteRun(proc.returncode, proc.stdout, proc.stderr, target.reports)
+    auth = run.gate("auth")
+    assert run.code == 3 and auth["verdict"] == "inconclusive", _problems(run)
+    assert auth["failures"] == []
+    unsure = {x["test"].split("[")[-1].rstrip("]"): x["reason"] for x in auth["inconclusive"]}
+    assert {"createRecord", "updateRecord", "createTenant"} <= set(unsure), unsure
+    assert all("rejected before execution" in r and "proves nothing" in r
+               for r in unsure.values()), unsure
+    assert auth["counts"]["passed"] > 10  # the rest were built right and refused
