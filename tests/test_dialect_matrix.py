@@ -77,20 +77,43 @@ def test_with_every_dialect_the_load_journeys_pass(target: LocalTarget) -> None:
             step, endpoints[step])
 
 
+def _run_with_profile(target: LocalTarget, profile: dict[str, object], tmp_path: Path,
+                      *args: str) -> SuiteRun:
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(profile))
+    proc = subprocess.run(
+        [*VVGATE, "run", "--target", str(path), "--report-dir", str(target.reports), *args],
+        env=target.env, capture_output=True, text=True, timeout=600, cwd=PROJECT)
+    return SuiteRun(proc.returncode, proc.stdout, proc.stderr, target.reports)
+
+
+def _generated(target: LocalTarget) -> dict[str, object]:
+    profile: dict[str, object] = yaml.safe_load(
+        (target.state / "local" / "target.yaml").read_text())
+    return profile
+
+
+def test_without_a_schema_the_contracts_minimal_shapes_still_pass(target: LocalTarget,
+                                                                  tmp_path: Path) -> None:
+    target.restart()
+    profile = _generated(target)
+    del profile["graphql"]
+    run = _run_with_profile(target, profile, tmp_path, "--gate", "auth", "--gate", "tenancy",
+                            LIVE, "--", "-m", "not slow")
+    assert run.code == 0, _problems(run)
+    assert "GraphQL schema: none" in run.stdout
+    assert run.gates()["run"]["notes"][0].startswith("GraphQL schema: none")
+
+
 def test_requests_the_served_schema_rejects_are_inconclusive(target: LocalTarget,
                                                              tmp_path: Path) -> None:
     target.restart("--dialect", "renamed-input-types,extra-required-inputs")
-    generated = yaml.safe_load((target.state / "local" / "target.yaml").read_text())
-    base = tmp_path / "stale.graphql"
-    base.write_text((PROJECT / "reference" / "schema.graphql").read_text())
-    generated["graphql"] = {"schema": [str(base)]}  # the schema of another release
-    profile = tmp_path / "stale.yaml"
-    profile.write_text(yaml.safe_dump(generated))
-    proc = subprocess.run(
-        [*VVGATE, "run", "--target", str(profile), "--report-dir", str(target.reports),
-         "--gate", "auth", LIVE, "--", "-m", "not slow", "-k", "anonymous_caller_is_refused"],
-        env=target.env, capture_output=True, text=True, timeout=600, cwd=PROJECT)
-    run = SuiteRun(proc.returncode, proc.stdout, proc.stderr, target.reports)
+    profile = _generated(target)
+    stale = tmp_path / "stale.graphql"
+    stale.write_text((PROJECT / "reference" / "schema.graphql").read_text())
+    profile["graphql"] = {"schema": [str(stale)]}  # the schema of another release
+    run = _run_with_profile(target, profile, tmp_path, "--gate", "auth", LIVE, "--",
+                            "-m", "not slow", "-k", "anonymous_caller_is_refused")
     auth = run.gate("auth")
     assert run.code == 3 and auth["verdict"] == "inconclusive", _problems(run)
     assert auth["failures"] == []

@@ -38,6 +38,7 @@ type Query {
 }
 type Mutation {
   createRecord(input: RecordInput!): Payload!
+  deleteRecord(input: RecordRef!): DeletePayload!
   addUserToTenant(userId: ObjectID!, tenantId: ID!, role: Role!): Tenant!
   handleGitHubInstallationWebhook(input: Event!): Boolean!
   tagAll(tags: [String!]!): Boolean!
@@ -50,6 +51,8 @@ input Event { action: String! installation: Ref! }
 input Ref { id: Int! account: Account! }
 input Account { id: String! login: String! }
 type Payload { record: Record errors: [String!]! }
+input RecordRef { id: ID! }
+type DeletePayload { deletedRecordId: ID errors: [String!]! }
 type Record { id: ID! notes: String release: Release createdAt: DateTime }
 type Release { id: ID! title: String owner: User }
 type User { id: ObjectID! login: String! friends(first: Int!): [User!]! best: User }
@@ -233,3 +236,21 @@ def test_ids_and_payload_errors_are_found_in_any_shape() -> None:
     assert find_id({"__typename": "NotFound", "message": "gone"}) is None
     assert payload_errors({"errors": ["Release not found"]}) == ["Release not found"]
     assert payload_errors({"errors": [{"field": "x", "message": "bad"}]}) == ["bad"]
+
+
+def test_the_load_journeys_use_the_same_builder_with_and_without_a_schema() -> None:
+    from vvgate.access.schema_source import NO_SCHEMA, TargetSchema
+    from vvgate.load.operations import journey_operations
+    from vvgate.load.steps import RECORD_ID, RELEASE_ID
+
+    with_schema = journey_operations(TargetSchema(SCHEMA, "test"))
+    create = with_schema["record.create"]
+    _valid(create["query"])
+    assert create["variables"]["input"]["releaseId"] == RELEASE_ID
+    assert create["variables"]["input"]["condition"] == "MINT"  # required by this schema
+    assert with_schema["records.list"]["variables"] == {"first": 20}
+    fallback = journey_operations(NO_SCHEMA)
+    assert fallback["record.read"]["variables"] == {}
+    assert RECORD_ID in fallback["record.read"]["query"]
+    for op in fallback.values():
+        parse(op["query"])  # well-formed GraphQL, placeholders and all

@@ -20,7 +20,7 @@ from vvgate.access.graphql_ops import (
     parse,
     refusal_reason,
 )
-from vvgate.access.https_client import TargetHttp
+from vvgate.access.https_client import TargetHttp, json_object
 from vvgate.gates.inconclusive import inconclusive
 from vvgate.gates.run import RUN
 from vvgate.identity.session_forge import COOKIE_NAME
@@ -55,16 +55,15 @@ def _me(http: TargetHttp, cookie: str | None = None, **headers: str) -> dict[str
         all_headers["Cookie"] = cookie
     response = http.get("/auth/me", headers=all_headers)
     assert response.status_code == 200, f"/auth/me answered {response.status_code}"
-    body = response.json()
-    assert isinstance(body, dict), "/auth/me did not answer a JSON object"
+    body = json_object(response)
+    assert body is not None, f"/auth/me did not answer a JSON object: {response.text[:120]!r}"
     return body
 
 
 @pytest.mark.smoke
 def test_anonymous_me_is_null_and_sets_no_cookie(http: TargetHttp) -> None:
+    assert _me(http).get("user") is None, "anonymous /auth/me returned a user"
     response = http.get("/auth/me")
-    assert response.status_code == 200
-    assert response.json().get("user") is None, "anonymous /auth/me returned a user"
     assert "set-cookie" not in response.headers, (
         "anonymous /auth/me set a cookie: sessions are created for every visitor")
 
@@ -155,7 +154,7 @@ def test_logout_ends_the_session(
     cookie = world.cookie_for(world.new_session(user_a.user, user_a.tenant_id))
     assert _me(http, cookie).get("user") is not None, "control: the new session is not valid"
     response = http.post("/auth/logout", headers={"Cookie": cookie})
-    assert response.status_code == 200 and response.json().get("success") is True, (
+    assert response.status_code == 200 and (json_object(response) or {}).get("success") is True, (
         f"POST /auth/logout answered {response.status_code}")
     cleared = [v for k, v in response.headers.multi_items()
                if k == "set-cookie" and v.startswith(f"{COOKIE_NAME}=")]
@@ -201,11 +200,7 @@ def _webhook(http: TargetHttp, signature: str | None) -> tuple[int, dict[str, ob
     if signature is not None:
         headers["X-Hub-Signature-256"] = signature
     response = http.post("/webhook/github", content=body, headers=headers)
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = {}
-    return response.status_code, payload if isinstance(payload, dict) else {}
+    return response.status_code, json_object(response) or {}
 
 
 def _signature(secret: str, body: bytes) -> str:
@@ -229,7 +224,8 @@ def test_webhook_accepts_a_valid_signature(http: TargetHttp, secrets: SecretStor
     assert response.status_code == 200, (
         f"a correctly signed webhook got {response.status_code}: the secret differs or the "
         "raw body is not what is verified")
-    assert response.json().get("ok") is True
+    assert (json_object(response) or {}).get("ok") is True, (
+        f"a correctly signed webhook answered {response.text[:120]!r}, not ok: true")
 
 
 BACKEND_PROBES = [f"{prefix}{leaf}" for prefix in ("/backend", "/api", "/api/backend", "/be")
@@ -291,11 +287,15 @@ def test_oauth_callback_without_code_is_refused(http: TargetHttp, profile: Profi
         f"the callback redirects with {url.query!r}, not error=missing_code")
 
 
-def test_setup_without_session_goes_to_login(http: TargetHttp) -> None:
+def test_setup_without_session_goes_to_login(http: TargetHttp, profile: Profile) -> None:
     response = http.get("/auth/setup", params={"installation_id": "1"})
     assert response.status_code == 302, f"/auth/setup answered {response.status_code}"
     location = response.headers.get("location", "")
-    assert location.startswith("/auth/github?return_to="), (
+    # Relative (as contract §2 shows it) or absolute on the target's own origin.
+    url = urllib.parse.urlsplit(urllib.parse.urljoin(profile.base_url + "/", location))
+    own = urllib.parse.urlsplit(profile.base_url)
+    assert ((url.scheme, url.netloc, url.path) == (own.scheme, own.netloc, "/auth/github")
+            and "return_to" in urllib.parse.parse_qs(url.query)), (
         f"/auth/setup without a session redirects to {location!r}, not to sign-in")
 
 

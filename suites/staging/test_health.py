@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from vvgate.access.https_client import TargetHttp
+from vvgate.access.https_client import TargetHttp, json_object
 from vvgate.targets.profile import Profile
 
 pytestmark = [pytest.mark.gate("health"), pytest.mark.phase8]
@@ -19,7 +19,8 @@ SPA_MARKERS = ("<title>Vinyl Vault</title>", '<div id="root">')
 def test_health_reports_ok_with_a_timestamp(http: TargetHttp) -> None:
     response = http.get("/health")
     assert response.status_code == 200, f"/health answered {response.status_code}"
-    body = response.json()
+    body = json_object(response)
+    assert body is not None, f"/health did not answer a JSON object: {response.text[:120]!r}"
     assert body.get("status") == "ok", f"/health status is {body.get('status')!r}, not 'ok'"
     stamp = str(body.get("timestamp", ""))
     try:

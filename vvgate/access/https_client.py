@@ -24,6 +24,16 @@ TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 MAX_BODY_SHOWN = 4000
 
 
+def json_object(response: httpx.Response) -> dict[str, Any] | None:
+    """The body as a JSON object, or None when it is anything else (a contract answer that is
+    not JSON is a defect to report, not a crash of the check)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def render_request(request: httpx.Request) -> str:
     head = [f"{request.method} {request.url.raw_path.decode()} HTTP/1.1"]
     head += [f"{k}: {v}" for k, v in request.headers.items()]
