@@ -117,3 +117,15 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
     workspace = Workspace(tmp_path)
     yield workspace
     workspace.listener.close()
+
+
+@pytest.fixture(scope="module")
+def local_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A module's own local target (live_target.LocalTarget), purged after its last case."""
+    from live_target import LocalTarget  # it builds on this module's helpers
+
+    local = LocalTarget(tmp_path_factory.mktemp("state"), tmp_path_factory.mktemp("reports"))
+    try:
+        yield local
+    finally:
+        local.local("down", "--purge")

@@ -11,14 +11,13 @@ and a load run still passes. A run whose given schema is not the one served says
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from live_target import LIVE, LocalTarget
 
 from conftest import PROJECT, VVGATE, SuiteRun
+from live_target import LIVE, LocalTarget
 from reference.dialects import DIALECTS
 from reference.faults import FAULTS
 
@@ -30,25 +29,16 @@ CAUGHT = [n for n, f in FAULTS.items() if f.gate in {"auth", "tenancy"}]
 NO_CLUSTER = {"storage": "not-run", "rollout": "not-run"}
 
 
-@pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTarget]:
-    local = LocalTarget(tmp_path_factory.mktemp("state"), tmp_path_factory.mktemp("reports"))
-    try:
-        yield local
-    finally:
-        local.local("down", "--purge")
-
-
 def _problems(run: SuiteRun) -> list[str]:
     return [f"{g['name']} {g['verdict']}: {x.get('message') or x.get('reason')}"[:240]
             for g in run.gates()["gates"] for x in [*g["failures"], *g["inconclusive"]]]
 
 
 @pytest.mark.parametrize("dialect", CASES)
-def test_a_correct_deployment_in_any_dialect_passes_every_gate(target: LocalTarget,
+def test_a_correct_deployment_in_any_dialect_passes_every_gate(local_target: LocalTarget,
                                                                dialect: str) -> None:
-    target.restart("--dialect", dialect)
-    run = target.gate() if dialect == ALL else target.gate(*LIVE_GATES)
+    local_target.restart("--dialect", dialect)
+    run = local_target.gate() if dialect == ALL else local_target.gate(*LIVE_GATES)
     verdicts = {g["name"]: g["verdict"] for g in run.gates()["gates"]}
     wrong = {g: v for g, v in verdicts.items() if v != "pass" and NO_CLUSTER.get(g) != v}
     assert not wrong and run.code == 0, (dialect, wrong, _problems(run))
@@ -57,18 +47,18 @@ def test_a_correct_deployment_in_any_dialect_passes_every_gate(target: LocalTarg
 
 
 @pytest.mark.parametrize("fault", CAUGHT)
-def test_with_every_dialect_each_fault_still_fails_exactly_its_gate(target: LocalTarget,
+def test_with_every_dialect_each_fault_still_fails_exactly_its_gate(local_target: LocalTarget,
                                                                     fault: str) -> None:
-    target.restart("--dialect", ALL, "--fault", fault)
-    run = target.gate("auth", "tenancy")
+    local_target.restart("--dialect", ALL, "--fault", fault)
+    run = local_target.gate("auth", "tenancy")
     doc = run.gates()
     assert doc["failing_gates"] == [FAULTS[fault].gate], (fault, _problems(run))
     assert doc["unverified_gates"] == [], (fault, _problems(run))
 
 
-def test_with_every_dialect_the_load_journeys_pass(target: LocalTarget) -> None:
-    target.restart("--dialect", ALL)
-    run = target.gate("load", markexpr="slow")
+def test_with_every_dialect_the_load_journeys_pass(local_target: LocalTarget) -> None:
+    local_target.restart("--dialect", ALL)
+    run = local_target.gate("load", markexpr="slow")
     load = run.gate("load")
     assert load["verdict"] == "pass", _problems(run)
     endpoints = load["data"]["endpoints"]
@@ -77,42 +67,42 @@ def test_with_every_dialect_the_load_journeys_pass(target: LocalTarget) -> None:
             step, endpoints[step])
 
 
-def _run_with_profile(target: LocalTarget, profile: dict[str, object], tmp_path: Path,
+def _run_with_profile(local_target: LocalTarget, profile: dict[str, object], tmp_path: Path,
                       *args: str) -> SuiteRun:
     path = tmp_path / "profile.yaml"
     path.write_text(yaml.safe_dump(profile))
     proc = subprocess.run(
-        [*VVGATE, "run", "--target", str(path), "--report-dir", str(target.reports), *args],
-        env=target.env, capture_output=True, text=True, timeout=600, cwd=PROJECT)
-    return SuiteRun(proc.returncode, proc.stdout, proc.stderr, target.reports)
+        [*VVGATE, "run", "--target", str(path), "--report-dir", str(local_target.reports), *args],
+        env=local_target.env, capture_output=True, text=True, timeout=600, cwd=PROJECT)
+    return SuiteRun(proc.returncode, proc.stdout, proc.stderr, local_target.reports)
 
 
-def _generated(target: LocalTarget) -> dict[str, object]:
+def _generated(local_target: LocalTarget) -> dict[str, object]:
     profile: dict[str, object] = yaml.safe_load(
-        (target.state / "local" / "target.yaml").read_text())
+        (local_target.state / "local" / "target.yaml").read_text())
     return profile
 
 
-def test_without_a_schema_the_contracts_minimal_shapes_still_pass(target: LocalTarget,
+def test_without_a_schema_the_contracts_minimal_shapes_still_pass(local_target: LocalTarget,
                                                                   tmp_path: Path) -> None:
-    target.restart()
-    profile = _generated(target)
+    local_target.restart()
+    profile = _generated(local_target)
     del profile["graphql"]
-    run = _run_with_profile(target, profile, tmp_path, "--gate", "auth", "--gate", "tenancy",
+    run = _run_with_profile(local_target, profile, tmp_path, "--gate", "auth", "--gate", "tenancy",
                             LIVE, "--", "-m", "not slow")
     assert run.code == 0, _problems(run)
     assert "GraphQL schema: none" in run.stdout
     assert run.gates()["run"]["notes"][0].startswith("GraphQL schema: none")
 
 
-def test_requests_the_served_schema_rejects_are_inconclusive(target: LocalTarget,
+def test_requests_the_served_schema_rejects_are_inconclusive(local_target: LocalTarget,
                                                              tmp_path: Path) -> None:
-    target.restart("--dialect", "renamed-input-types,extra-required-inputs")
-    profile = _generated(target)
+    local_target.restart("--dialect", "renamed-input-types,extra-required-inputs")
+    profile = _generated(local_target)
     stale = tmp_path / "stale.graphql"
     stale.write_text((PROJECT / "reference" / "schema.graphql").read_text())
     profile["graphql"] = {"schema": [str(stale)]}  # the schema of another release
-    run = _run_with_profile(target, profile, tmp_path, "--gate", "auth", LIVE, "--",
+    run = _run_with_profile(local_target, profile, tmp_path, "--gate", "auth", LIVE, "--",
                             "-m", "not slow", "-k", "anonymous_caller_is_refused")
     auth = run.gate("auth")
     assert run.code == 3 and auth["verdict"] == "inconclusive", _problems(run)

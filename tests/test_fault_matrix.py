@@ -8,11 +8,9 @@ as on a new pod. Everything else restarts only where the fault set changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from live_target import LocalTarget
 
+from live_target import LocalTarget
 from reference.faults import FAULTS
 from vvgate.targets.secret_store import read_env_file
 
@@ -22,19 +20,10 @@ CASES = [None, *(name for name, fault in FAULTS.items() if fault.gate != "load")
 PINNED = {"wrong-host-cert", "untrusted-cert"}
 
 
-@pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTarget]:
-    local = LocalTarget(tmp_path_factory.mktemp("state"), tmp_path_factory.mktemp("reports"))
-    try:
-        yield local
-    finally:
-        local.local("down", "--purge")
-
-
 @pytest.mark.parametrize("fault", CASES, ids=[c or "no-fault" for c in CASES])
-def test_exactly_the_broken_gate_fails(target: LocalTarget, fault: str | None) -> None:
-    target.restart(*(["--fault", fault] if fault else []))
-    run = target.gate()
+def test_exactly_the_broken_gate_fails(local_target: LocalTarget, fault: str | None) -> None:
+    local_target.restart(*(["--fault", fault] if fault else []))
+    run = local_target.gate()
     doc = run.gates()
     verdicts = {g["name"]: g["verdict"] for g in doc["gates"]}
     failures = [f"{f['test']}: {f['message'][:160]}" for g in doc["gates"]
@@ -58,7 +47,7 @@ def test_exactly_the_broken_gate_fails(target: LocalTarget, fault: str | None) -
     # The failure carries its evidence, and no secret of the target reaches a report.
     page = (run.run_dir / "report.html").read_text()
     assert "--- response ---" in page or "certificate" in page, "no evidence in report.html"
-    secrets = read_env_file(target.state / "local" / "secrets.env")
+    secrets = read_env_file(local_target.state / "local" / "secrets.env")
     for name in ("report.html", "junit.xml", "gates.json"):
         text = (run.run_dir / name).read_text()
         leaked = [key for key, value in secrets.items() if len(value) >= 8 and value in text]
