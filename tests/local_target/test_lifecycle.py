@@ -10,6 +10,8 @@ import stat
 import time
 from pathlib import Path
 
+import yaml
+
 from reference.faults import FAULTS
 from reference.localenv.components import ORDER
 
@@ -89,11 +91,33 @@ def test_a_fault_restarts_only_what_it_changes(cli: Cli) -> None:
     assert during["bff"] != before["bff"]
     assert {k: v for k, v in during.items() if k != "bff"} == \
         {k: v for k, v in before.items() if k != "bff"}
-    assert json.loads((cli.local / "faults.json").read_text()) == {"faults": ["powered-by"]}
+    assert json.loads((cli.local / "faults.json").read_text()) == {"faults": ["powered-by"],
+                                                                   "dialects": []}
     assert "faults: powered-by" in cli.run("status").stdout
     cli.up()
-    assert json.loads((cli.local / "faults.json").read_text()) == {"faults": []}
+    assert json.loads((cli.local / "faults.json").read_text()) == {"faults": [], "dialects": []}
     assert cli.pids()["bff"] != during["bff"]
+
+
+def test_a_dialect_restarts_its_components_and_writes_the_schema_it_serves(cli: Cli) -> None:
+    before = cli.pids()
+    cli.up("--dialect", "health-details")
+    during = cli.pids()
+    assert during["bff"] != before["bff"] and during["backend"] == before["backend"]
+    assert json.loads((cli.local / "faults.json").read_text())["dialects"] == ["health-details"]
+    assert "dialects: health-details" in cli.run("status").stdout
+    cli.up("--dialect", "errors-as-strings")
+    profile = yaml.safe_load((cli.local / "target.yaml").read_text())
+    served = Path(profile["graphql"]["schema"][0]).read_text()
+    assert "errors: [String!]!" in served and "errors: [UserError!]!" not in served
+    cli.up()
+    assert "errors: [UserError!]!" in Path(profile["graphql"]["schema"][0]).read_text()
+    listed = cli.run("dialects")
+    assert listed.returncode == 0 and "union-results" in listed.stdout
+    wrong = cli.run("up", "--dialect", "no-such-dialect")
+    assert wrong.returncode == 2
+    lines = wrong.stderr.strip().splitlines()
+    assert len(lines) == 1 and "unknown dialect 'no-such-dialect'" in lines[0], lines
 
 
 def test_a_taken_port_fails_cleanly(cli: Cli) -> None:

@@ -49,8 +49,6 @@ DEFAULT_TARGET = "local"
 RESTORE_SIGTERM = pytest.StashKey[termination.Restore]()
 
 
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("vvgate", "Vinyl Vault release gate")
     group.addoption("--target", help=f"target profile name or path (env {TARGET_ENV}; "
@@ -92,8 +90,6 @@ def _static_only(config: pytest.Config) -> bool:
 # manifests against this stand-in instead of demanding a running local target.
 OFFLINE_PROFILE = Profile(name="offline", kind=Kind.LOCAL, host="offline.invalid",
                           base_url="https://offline.invalid")
-
-
 
 
 def _fail_config(message: str) -> None:
@@ -147,8 +143,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         handler = getattr(logging_plugin, name, None)
         if isinstance(handler, logging.Handler):
             handler.addFilter(RedactingFilter())
-
-
 
 
 def pytest_collection_modifyitems(
@@ -300,8 +294,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     run = session.config.stash.get(RUN, None)
     if run is not None:
         _finish(session, run)
-
-
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
