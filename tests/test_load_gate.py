@@ -84,6 +84,15 @@ def test_thresholds_name_the_endpoint_and_metric() -> None:
     assert failed[0].describe() == "records.list: p95_ms 690 ms > 400 ms"
 
 
+def test_an_slo_no_request_reached_is_unmeasured_not_met() -> None:
+    stats = _stats(50)
+    del stats.endpoints["records.list"]
+    verdict = evaluate(stats, _load())["records.list"]
+    # neither a pass nor a miss: the gate reports it inconclusive
+    assert not verdict.ok and verdict.unmeasured and "no requests" in verdict.unmeasured
+    assert evaluate(_stats(50), _load())["records.list"].unmeasured is None
+
+
 def test_rate_limited_requests_are_their_own_failure() -> None:
     verdict = evaluate(_stats(50, failures=3, limited=3), _load())["records.list"]
     assert [c.metric for c in verdict.failed()] == ["rate_limited"]

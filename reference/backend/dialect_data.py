@@ -22,6 +22,9 @@ from reference import dialects
 log = logging.getLogger("vinylvault.backend")
 _PREPARED: set[str] = set()
 _LOCK = threading.Lock()
+# The embedded database's findAndModify upsert is not atomic across connections (two creates
+# at once both got recordNo 1); one backend process serialises its own increments.
+_COUNTER_LOCK = threading.Lock()
 
 
 def prepare_tenant(db: Database) -> None:  # type: ignore[type-arg]
@@ -51,8 +54,10 @@ def prepare_registry(db: Database) -> None:  # type: ignore[type-arg]
 def next_record_no(db: Database) -> int | None:  # type: ignore[type-arg]
     if not dialects.active("extra-unique-indexes"):
         return None
-    counter = db.counters.find_one_and_update({"_id": "recordNo"}, {"$inc": {"value": 1}},
-                                              upsert=True, return_document=ReturnDocument.AFTER)
+    with _COUNTER_LOCK:
+        counter = db.counters.find_one_and_update(
+            {"_id": "recordNo"}, {"$inc": {"value": 1}}, upsert=True,
+            return_document=ReturnDocument.AFTER)
     return int((counter or {}).get("value", 1))
 
 

@@ -17,6 +17,9 @@ from vvgate.load.stats import EndpointStats, RunStats
 from vvgate.load.steps import TOTAL
 from vvgate.targets.profile import EndpointSlo, LoadProfile
 
+# The one check an SLO'd endpoint gets when nothing reached it: it cannot be judged.
+NO_REQUESTS = "requests"
+
 
 @dataclass(frozen=True)
 class Check:
@@ -56,10 +59,15 @@ class EndpointVerdict:
     def failed(self) -> list[Check]:
         return [c for c in self.checks if not c.ok]
 
+    @property
+    def unmeasured(self) -> str | None:
+        """Why this SLO could not be judged (no requests reached the endpoint), or None."""
+        return next((c.note for c in self.checks if c.metric == NO_REQUESTS), None)
+
 
 def _slo_checks(name: str, e: EndpointStats | None, slo: EndpointSlo) -> list[Check]:
     if e is None or e.requests == 0:
-        return [Check(name, "requests", 0, 1, False,
+        return [Check(name, NO_REQUESTS, 0, 1, False,
                       "no requests: journey weight 0, budget spent or the run stopped early")]
     checks = [
         Check(name, "p95_ms", e.p(0.95), slo.p95_ms, e.p(0.95) <= slo.p95_ms),
