@@ -24,7 +24,7 @@ class Fault:
 FAULTS: dict[str, Fault] = {
     f.name: f
     for f in (
-        Fault("introspection-on", "auth",
+        Fault("introspection-on", "graphql",
               "GraphQL introspection (__schema) is answered instead of refused with 400",
               ("bff", "backend")),
         Fault("anonymous-mutation", "auth",
@@ -89,17 +89,39 @@ FAULTS: dict[str, Fault] = {
         Fault("logout-noop", "auth",
               "POST /auth/logout answers success and clears the cookie but keeps the stored "
               "session", ("bff",)),
-        Fault("csrf-off", "auth",
+        Fault("csrf-off", "graphql",
               "GET /graphql without a preflight header is executed (no CSRF prevention)",
               ("bff",)),
-        Fault("graphql-accepts-text-plain", "auth",
+        Fault("graphql-accepts-text-plain", "graphql",
               "a text/plain POST to /graphql is parsed as JSON and executed without a preflight "
               "header (a body parser that takes text/plain as JSON)", ("bff",)),
-        Fault("batching-on", "auth",
+        Fault("batching-on", "graphql",
               "a JSON array body to /graphql is executed as a batch", ("bff",)),
-        Fault("stack-traces", "auth",
+        Fault("stack-traces", "graphql",
               "GraphQL errors carry extensions.stacktrace (Apollo outside production mode)",
               ("bff", "backend")),
+        Fault("legacy-stack-traces", "graphql",
+              "GraphQL errors carry extensions.exception.stacktrace (Apollo 2/3's shape)",
+              ("bff", "backend")),
+        # graphql: abuse resistance (contract §6), one bound or leak each
+        Fault("unbounded-aliases", "graphql",
+              "a request may hold any number of aliases (no 15-alias bound)", ("bff", "backend")),
+        Fault("unbounded-directives", "graphql",
+              "a request may hold any number of directives (no 15-directive bound)",
+              ("bff", "backend")),
+        Fault("unbounded-depth", "graphql",
+              "a request may nest any depth (no depth bound of 10)", ("bff", "backend")),
+        Fault("field-suggestions", "graphql",
+              "validation errors suggest field names (\"Did you mean ...?\")", ("bff", "backend")),
+        Fault("graphql-ide", "graphql",
+              "GET /graphql with Accept: text/html serves a GraphiQL page", ("bff",)),
+        Fault("graphql-tracing", "graphql",
+              "every GraphQL answer carries extensions.tracing (apollo-tracing)", ("bff",)),
+        Fault("get-mutations", "graphql",
+              "a mutation sent by GET (with a preflight header) is executed", ("bff",)),
+        Fault("graphql-accepts-form", "graphql",
+              "a form-encoded POST to /graphql is executed without a preflight header",
+              ("bff",)),
         Fault("session-for-everyone", "auth",
               "anonymous GET /auth/me creates a session and sets vinylvault.sid "
               "(express-session saveUninitialized)", ("bff",)),
@@ -152,6 +174,10 @@ FAULTS: dict[str, Fault] = {
               "createRecord also copies each new record into a shared database the backend "
               "registers as tenant `community` (a cross-tenant feed)",
               ("backend",)),
+        # ownership (SHOULD, an advisory gate unless a profile makes it blocking)
+        Fault("member-edits-any", "ownership",
+              "inside a shared tenant a MEMBER may update or delete any member's record",
+              ("backend",)),
         # headers: one helmet header (or cookie flag) each
         Fault("no-csp", "headers",
               "BFF responses carry no Content-Security-Policy", ("bff",)),
@@ -177,6 +203,21 @@ FAULTS: dict[str, Fault] = {
               "the session cookie vinylvault.sid is set with Path=/auth, not Path=/", ("bff",)),
         Fault("cookie-samesite-none", "headers",
               "the session cookie vinylvault.sid is set with SameSite=None", ("bff",)),
+        # headers: one class of response, or one rule of §6's CSP
+        Fault("graphql-no-hsts", "headers",
+              "POST /graphql answers without Strict-Transport-Security; every other route "
+              "has it", ("bff",)),
+        Fault("bare-errors", "headers",
+              "BFF error answers (4xx) carry no helmet headers, only CORS", ("bff",)),
+        Fault("weak-csp", "headers",
+              "the BFF's CSP is default-src * 'unsafe-inline' 'unsafe-eval'", ("bff",)),
+        Fault("spa-no-csp", "headers",
+              "the SPA's HTML is served without a Content-Security-Policy", ("frontend",)),
+        Fault("bare-assets", "headers",
+              "hashed assets and the missing-asset 404 carry no HSTS, nosniff or frame "
+              "header (nginx add_header inheritance)", ("frontend",)),
+        Fault("server-banner", "headers",
+              "every frontend answer carries Server: nginx/1.25.3", ("frontend",)),
         # health
         Fault("spa-fallback-off", "health",
               "unknown app routes such as /browse answer 404 instead of the SPA shell",

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import traceback
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from reference import dialects, faults
+from reference.gqlbounds import beyond_bounds
 
 log = logging.getLogger("vinylvault.graphql")
 
@@ -68,6 +71,9 @@ def _extensions(message: str, ext: dict[str, Any]) -> dict[str, Any]:
     if faults.active("stack-traces"):
         # Fault: development-mode errors, which show internals (paths, modules) to any caller.
         ext["stacktrace"] = _stacktrace(message)
+    if faults.active("legacy-stack-traces"):
+        # Fault: Apollo Server 2/3's development shape, the stack under `exception`.
+        ext["exception"] = {"stacktrace": _stacktrace(message)}
     return ext
 
 
@@ -111,6 +117,32 @@ def bad_request(message: str, code: str = "BAD_REQUEST") -> JSONResponse:
     return JSONResponse(error_body(message, code), status_code=400)
 
 
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?\s*$")
+
+
+def _validation_failed(errors: list[GraphQLError]) -> JSONResponse:
+    """Every validation error, as Apollo answers them; without graphql-js's "Did you mean"
+    suggestions, which would tell a caller the schema that introspection hides."""
+    entries = []
+    for error in errors:
+        message = (_INTROSPECTION_MESSAGE if "introspection" in error.message.lower()
+                   else error.message)
+        if not faults.active("field-suggestions"):
+            message = _SUGGESTION.sub("", message)
+        entry = {"message": message,
+                 "extensions": _extensions(message, {"code": "GRAPHQL_VALIDATION_FAILED"})}
+        entries.append(_variant(entry))
+    return JSONResponse({"errors": entries}, status_code=400)
+
+
+def _form_body(raw: bytes) -> dict[str, Any]:
+    """Fault graphql-accepts-form: a form-encoded body read as a GraphQL request."""
+    fields = dict(urllib.parse.parse_qsl(raw.decode("utf-8", "replace")))
+    variables = fields.get("variables")
+    return {"query": fields.get("query"), "operationName": fields.get("operationName"),
+            "variables": json.loads(variables) if variables else {}}
+
+
 def _content_type(request: Request, plain_text_json: bool) -> str:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if plain_text_json and request.method == "POST" and content_type == "text/plain":
@@ -136,7 +168,9 @@ async def prepare(
                                        "BAD_REQUEST"), status_code=405,
                             headers={"Allow": "GET, POST"})
     content_type = _content_type(request, plain_text_json)
-    if csrf_prevention and _csrf_blocked(request, content_type):
+    form = (faults.active("graphql-accepts-form") and request.method == "POST"
+            and content_type == "application/x-www-form-urlencoded")
+    if csrf_prevention and not form and _csrf_blocked(request, content_type):
         return bad_request(_CSRF_MESSAGE)
     if request.method == "GET":
         params = request.query_params
@@ -146,6 +180,11 @@ async def prepare(
             return bad_request("`variables` in a GET request must be JSON.")
         body: Any = {"query": params.get("query"), "variables": variables,
                      "operationName": params.get("operationName")}
+    elif form:
+        try:
+            body = _form_body(await request.body())
+        except ValueError:
+            return bad_request("`variables` in a form body must be JSON.")
     else:
         if content_type != "application/json":
             return bad_request("POST body must be JSON (Content-Type: application/json).")
@@ -170,20 +209,21 @@ async def prepare(
         document = parse(query)
     except GraphQLError as exc:
         return bad_request(exc.message, "GRAPHQL_PARSE_FAILED")
+    beyond = beyond_bounds(document)
+    if beyond is not None:
+        return bad_request(beyond, "GRAPHQL_VALIDATION_FAILED")
     rules = list(specified_rules)
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     errors = validate(schema, document, rules)
     if errors:
-        first = errors[0]
-        message = (_INTROSPECTION_MESSAGE if "introspection" in first.message.lower()
-                   else first.message)
-        return bad_request(message, "GRAPHQL_VALIDATION_FAILED")
+        return _validation_failed(errors)
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return bad_request("Could not determine which operation to run.",
                            "OPERATION_RESOLUTION_FAILURE")
-    if request.method == "GET" and operation.operation.value != "query":
+    if (request.method == "GET" and operation.operation.value != "query"
+            and not faults.active("get-mutations")):
         return JSONResponse(error_body("Can only perform a mutation operation from a POST "
                                        "request.", "BAD_REQUEST"), status_code=405)
     return Prepared(document, operation, query, variables, operation_name)

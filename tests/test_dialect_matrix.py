@@ -3,9 +3,10 @@ where the contract leaves room passes, and a faulty one is still caught.
 
 Dialects (reference/dialects.py) are such differences. With each one alone and with all of
 them at once, every gate passes (the tls gate runs once, with all of them: no dialect touches
-the ingress). With all of them on, each auth and tenancy fault still fails exactly its gate,
-and a load run still passes. A run whose given schema is not the one served says
-"inconclusive" for the requests that fail validation, never "refused" and never "not refused".
+the ingress). With all of them on, each auth, graphql, tenancy and ownership fault still
+fails exactly its gate, and a load run still passes. A run whose given schema is not the one
+served says "inconclusive" for the requests that fail validation, never "refused" and never
+"not refused".
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from reference.faults import FAULTS
 ALL = "all"
 CASES = [*DIALECTS, ALL]
 # Every live gate but tls, whose probes no dialect changes (the all-dialects case runs it).
-LIVE_GATES = ("database", "auth", "tenancy", "headers", "health")
-CAUGHT = [n for n, f in FAULTS.items() if f.gate in {"auth", "tenancy"}]
+LIVE_GATES = ("database", "auth", "graphql", "tenancy", "ownership", "headers", "health")
+SCHEMA_GATES = ("auth", "graphql", "tenancy", "ownership")  # whose requests dialects change
+CAUGHT = [n for n, f in FAULTS.items() if f.gate in SCHEMA_GATES]
 NO_CLUSTER = {"storage": "not-run", "rollout": "not-run"}
 
 
@@ -50,9 +52,10 @@ def test_a_correct_deployment_in_any_dialect_passes_every_gate(local_target: Loc
 def test_with_every_dialect_each_fault_still_fails_exactly_its_gate(local_target: LocalTarget,
                                                                     fault: str) -> None:
     local_target.restart("--dialect", ALL, "--fault", fault)
-    run = local_target.gate("auth", "tenancy")
+    run = local_target.gate(*SCHEMA_GATES)
     doc = run.gates()
-    assert doc["failing_gates"] == [FAULTS[fault].gate], (fault, _problems(run))
+    failed = [g["name"] for g in doc["gates"] if g["verdict"] == "fail"]
+    assert failed == [FAULTS[fault].gate], (fault, _problems(run))
     assert doc["unverified_gates"] == [], (fault, _problems(run))
 
 

@@ -14,7 +14,7 @@ from pymongo.database import Database
 
 from reference import faults
 from reference.backend import dialect_data, present
-from reference.backend.context import Context, Doc
+from reference.backend.context import Context, Doc, forbidden
 from reference.tenancy import new_tenant_database
 
 _MAX_PAGE = 100
@@ -208,12 +208,23 @@ def _db_holding(ctx: Context, oid: ObjectId | None) -> Database | None:  # type:
 
 
 def _write_db(ctx: Context, oid: ObjectId | None) -> Database:  # type: ignore[type-arg]
-    tenant_id, _ = ctx.active_tenant(writers=True)
+    tenant_id, role = ctx.active_tenant(writers=True)
     own = ctx.tenant_db(tenant_id)
     if faults.active("cross-tenant-write"):
         holder = _db_holding(ctx, oid)
-        return own if holder is None else holder
+        own = own if holder is None else holder
+    _check_ownership(ctx, own, oid, role)
     return own
+
+
+def _check_ownership(ctx: Context, db: Database, oid: ObjectId | None,  # type: ignore[type-arg]
+                     role: str) -> None:
+    """Inside a shared tenant a MEMBER changes only the records they created; an ADMIN any."""
+    if role != "MEMBER" or oid is None or faults.active("member-edits-any"):
+        return
+    doc = db.records.find_one({"_id": oid}, {"userId": 1})
+    if doc is not None and doc.get("userId") != ctx.user_id():
+        raise forbidden("Only the record's creator or an ADMIN may change it")
 
 
 def update(ctx: Context, data: dict[str, Any]) -> Doc:

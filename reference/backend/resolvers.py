@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ariadne import MutationType, QueryType, make_executable_schema
+from ariadne import MutationType, ObjectType, QueryType, make_executable_schema
 from graphql import GraphQLResolveInfo, GraphQLSchema
 
 from reference.backend import people, records
@@ -17,6 +17,7 @@ from reference.dialect_schema import served_sdl
 Info = GraphQLResolveInfo[Context]
 query = QueryType()
 mutation = MutationType()
+user_type = ObjectType("User")
 
 
 def _ctx(info: Info) -> Context:
@@ -108,6 +109,15 @@ def _friends(_: Any, info: Info) -> Any:
     return people.friends(_ctx(info))
 
 
+@user_type.field("friends")
+def _user_friends(parent: Any, info: Info) -> Any:
+    ctx = _ctx(info)
+    # Only the viewer's own list: friends of friends would show strangers' connections.
+    if not isinstance(parent, dict) or parent.get("id") != str(ctx.user_id()):
+        return []
+    return people.friends(ctx)
+
+
 @query.field("spotifyPreview")
 def _spotify(_: Any, info: Info, track: str, artist: str) -> Any:
     _ctx(info).user_id()
@@ -175,4 +185,4 @@ for _name, _handler in INPUT_MUTATIONS.items():
 
 
 def build_schema() -> GraphQLSchema:
-    return make_executable_schema(served_sdl(), query, mutation, *bindables())
+    return make_executable_schema(served_sdl(), query, mutation, user_type, *bindables())

@@ -10,7 +10,7 @@ import httpx
 from ariadne import MutationType, QueryType, make_executable_schema
 from graphql import ExecutionResult, FieldNode, GraphQLError, GraphQLResolveInfo, execute
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from reference import faults, gqlhttp
@@ -70,6 +70,10 @@ def _root_fields(prepared: gqlhttp.Prepared) -> set[str]:
 
 def routes(store: SessionStore, backend: Backend) -> list[Route]:
     async def graphql(request: Request) -> Response:
+        if (faults.active("graphql-ide") and request.method == "GET"
+                and "text/html" in request.headers.get("accept", "")):
+            # Fault: a development landing page, an IDE that explores the API for anyone.
+            return HTMLResponse(_GRAPHIQL)
         if faults.active("batching-on"):
             batch = await _batch(request)
             if batch is not None:
@@ -100,10 +104,31 @@ def routes(store: SessionStore, backend: Backend) -> list[Route]:
         except httpx.HTTPError:
             return JSONResponse(gqlhttp.error_body("Backend unavailable", "INTERNAL_SERVER_ERROR"),
                                 status_code=502)
-        return Response(upstream.content, status_code=upstream.status_code,
+        return Response(_traced(upstream.content), status_code=upstream.status_code,
                         media_type="application/json")
 
     return [Route("/graphql", graphql, methods=["GET", "POST"])]
+
+
+_GRAPHIQL = ("<!doctype html><html><head><title>GraphiQL</title>"
+             '<link rel="stylesheet" href="https://unpkg.com/graphiql/graphiql.min.css" />'
+             '</head><body><div id="graphiql">Loading…</div></body></html>')
+
+
+def _traced(content: bytes) -> bytes:
+    """Fault graphql-tracing: apollo-tracing timings on every answer."""
+    if not faults.active("graphql-tracing"):
+        return content
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return content
+    if isinstance(body, dict):
+        body.setdefault("extensions", {})["tracing"] = {
+            "version": 1, "startTime": "2026-01-01T00:00:00.000Z",
+            "endTime": "2026-01-01T00:00:00.004Z", "duration": 4000000,
+            "execution": {"resolvers": []}}
+    return json.dumps(body).encode()
 
 
 async def _batch(request: Request) -> list[dict[str, Any]] | None:

@@ -108,6 +108,9 @@ class SecurityMiddleware:
                     if not d.startswith("frame-ancestors"))
         if faults.active("referrer-leak"):
             out["referrer-policy"] = "unsafe-url"
+        if faults.active("weak-csp") and "content-security-policy" in out:
+            # Fault: a policy that is there but allows any script, inline and eval included.
+            out["content-security-policy"] = "default-src * 'unsafe-inline' 'unsafe-eval'"
         origin = request_headers.get("origin")
         # Fault cors-reflect: trust whatever Origin the request names.
         allowed = origin if faults.active("cors-reflect") and origin else self.frontend_url
@@ -148,7 +151,7 @@ class SecurityMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for key, value in extra.items():
+                for key, value in _for_response(extra, scope["path"], message["status"]).items():
                     if key == "vary" and "vary" in headers:
                         headers["vary"] = headers["vary"] + ", Origin"
                     else:
@@ -156,6 +159,17 @@ class SecurityMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _for_response(extra: dict[str, str], path: str, status: int) -> dict[str, str]:
+    """The headers one answer gets; the faults here break only some classes of answer."""
+    out = dict(extra)
+    if faults.active("graphql-no-hsts") and path == "/graphql":
+        del out["strict-transport-security"]  # Fault: HSTS on every route but the API's.
+    if faults.active("bare-errors") and status >= 400:
+        # Fault: an error handler that answers before helmet: CORS and limits only.
+        out = {k: v for k, v in out.items() if k not in _HELMET}
+    return out
 
 
 async def _send_plain(send: Send, status: int, body: bytes, headers: dict[str, str],

@@ -12,20 +12,17 @@ from starlette.routing import Route
 from reference import faults
 
 STATIC = Path(__file__).parent / "static"
-_HTML_HEADERS = {
+# What every answer carries (nginx `add_header ... always` at server level).
+_EVERY = {
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Cache-Control": "no-cache",
 }
-_ASSET_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "public, max-age=31536000, immutable",
-}
-
-
-def _not_found() -> Response:
-    return PlainTextResponse("Not Found", status_code=404,
-                             headers={"X-Content-Type-Options": "nosniff"})
+_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:;"
+        " connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self';"
+        " frame-ancestors 'none'")
+_HTML_HEADERS = {**_EVERY, "Content-Security-Policy": _CSP, "Cache-Control": "no-cache"}
+_ASSET_HEADERS = {**_EVERY, "Cache-Control": "public, max-age=31536000, immutable"}
 
 
 def build_app() -> Starlette:
@@ -33,13 +30,30 @@ def build_app() -> Starlette:
     index = STATIC / "index.html"
     html_headers = dict(_HTML_HEADERS)
     if faults.active("spa-frameable"):
-        del html_headers["X-Frame-Options"]  # Fault: any site may frame the app (clickjacking).
+        # Fault: any site may frame the app (clickjacking).
+        del html_headers["X-Frame-Options"]
+        html_headers["Content-Security-Policy"] = _CSP.replace("; frame-ancestors 'none'", "")
     if faults.active("spa-sniffable"):
         del html_headers["X-Content-Type-Options"]  # Fault: browsers may sniff the type.
+    if faults.active("spa-no-csp"):
+        del html_headers["Content-Security-Policy"]  # Fault: nothing limits injected scripts.
     asset_headers = dict(_ASSET_HEADERS)
+    missing_headers = dict(_EVERY)
+    if faults.active("bare-assets"):
+        # Fault: nginx's add_header inheritance: a location with its own add_header (the
+        # cache header) drops the server-level ones, on assets and their 404 alike.
+        asset_headers = {"Cache-Control": asset_headers["Cache-Control"]}
+        missing_headers = {}
     if faults.active("mutable-assets"):
         # Fault: browsers revalidate hashed files that can never change.
         asset_headers["Cache-Control"] = "max-age=3600"
+    if faults.active("server-banner"):
+        # Fault: server_tokens on: every answer names the server and its version.
+        for headers in (html_headers, asset_headers, missing_headers):
+            headers["Server"] = "nginx/1.25.3"
+
+    def _not_found() -> Response:
+        return PlainTextResponse("Not Found", status_code=404, headers=missing_headers)
 
     async def page(request: Request) -> Response:
         path = request.url.path

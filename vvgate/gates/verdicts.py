@@ -19,8 +19,8 @@ import fnmatch
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
-from vvgate.gates.catalog import GATES
-from vvgate.targets.profile import Kind, Profile, Severity, Waiver
+from vvgate.gates.catalog import GATES, Severity
+from vvgate.targets.profile import Kind, Profile, Waiver
 
 
 class Verdict(StrEnum):
@@ -178,7 +178,8 @@ def tally(
     """Gate results in registry order: every gate that had checks selected, was requested or
     has a waiver. `selected` counts the checks of each gate the run set out to do."""
     not_run_blocks = profile.kind is not Kind.LOCAL
-    results = {name: GateResult(name, profile.severity(name), not_run_blocks=not_run_blocks)
+    results = {name: GateResult(name, profile.severity(name, GATES[name].severity),
+                                not_run_blocks=not_run_blocks)
                for name in GATES}
     for name in requested:
         results[name].requested = True

@@ -192,14 +192,17 @@ class SyntheticWorld:
     def cookie_for(self, sid: str) -> str:
         return cookie_header(sid, self.secret)
 
-    def seed_release(self, who: SyntheticUser, title: str) -> ObjectId:
+    def seed_release(self, who: SyntheticUser, title: str,
+                     tenant_id: str | None = None) -> ObjectId:
+        """A release in `who`'s personal tenant, or in `tenant_id`'s database when given."""
         now = dt.datetime.now(dt.UTC)
         oid = ObjectId()
-        self._insert(self.mongo.tenant_db(who.database).releases, {
+        database = tenant_database_name(tenant_id) if tenant_id else who.database
+        self._insert(self.mongo.tenant_db(database).releases, {
             "_id": oid, "barcode": f"0{int(oid.binary[-4:].hex(), 16):011d}",
             "artist": "Gate Synthetic Artist", "title": title, "source": "MANUAL",
             "genre": "Test", "createdAt": now, "updatedAt": now,
-        }, f"a release in {who.label}'s tenant")
+        }, f"a release in {tenant_id}" if tenant_id else f"a release in {who.label}'s tenant")
         return oid
 
     def cleanup(self) -> dict[str, int]:

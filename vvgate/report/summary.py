@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vvgate.gates.catalog import GATES
+from vvgate.gates.catalog import GATES, Severity
 from vvgate.gates.verdicts import (
     FAILED,
     INCONCLUSIVE,
@@ -22,7 +22,7 @@ from vvgate.gates.verdicts import (
     Verdict,
 )
 from vvgate.report.redaction import redact
-from vvgate.targets.profile import Profile, Severity, Waiver
+from vvgate.targets.profile import Profile, Waiver
 
 SCHEMA = "vinylvault-gate/gates"
 # 2: verdicts inconclusive, not-run and interrupted; counts.error became counts.inconclusive;

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from vvgate.errors import ConfigError
-from vvgate.gates.catalog import GATES
+from vvgate.gates.catalog import GATES, Severity
 from vvgate.load.steps import STEPS
 from vvgate.paths import STATE_DIR, TARGETS_DIR
 
@@ -29,11 +29,6 @@ class Kind(StrEnum):
     LOCAL = "local"
     STAGING = "staging"
     PRODUCTION = "production"
-
-
-class Severity(StrEnum):
-    BLOCKING = "blocking"
-    ADVISORY = "advisory"
 
 
 class EnvSecret(Strict):
@@ -256,8 +251,9 @@ class Profile(Strict):
                 raise ValueError("a Kubernetes secret reference needs a 'kubernetes' section")
         return self
 
-    def severity(self, gate: str) -> Severity:
-        return self.gates.get(gate, Severity.BLOCKING)
+    def severity(self, gate: str, default: Severity = Severity.BLOCKING) -> Severity:
+        """The profile's word on `gate`, else the gate's own default."""
+        return self.gates.get(gate, default)
 
     @property
     def production(self) -> bool:
