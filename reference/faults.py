@@ -68,6 +68,13 @@ FAULTS: dict[str, Fault] = {
         Fault("weak-ciphers", "tls",
               "the ingress offers TLS_ECDHE_ECDSA_WITH_RC4_128_SHA under TLS 1.2 "
               "(tls.options cipherSuites)", ("traefik",)),
+        Fault("weak-leaf-key", "tls",
+              "the ingress serves a leaf with a 1024-bit RSA key", ("traefik",)),
+        Fault("sha1-leaf", "tls",
+              "the ingress serves a leaf the CA signed over SHA-1", ("traefik",)),
+        Fault("cbc-suites", "tls-suites",
+              "the ingress also offers TLS_ECDHE_ECDSA_WITH_AES_{128,256}_CBC_SHA under TLS 1.2",
+              ("traefik",)),
         Fault("no-https-redirect", "tls",
               "plain HTTP redirects to HTTPS with 302 Found, not permanently", ("traefik",)),
         Fault("mongo-noauth", "database",
@@ -261,7 +268,7 @@ FAULTS: dict[str, Fault] = {
 # Faults that each choose the one leaf the ingress serves: at most one of them at a time.
 EXCLUSIVE: tuple[tuple[str, ...], ...] = (
     ("expired-cert", "cert-expiring-soon", "not-yet-valid-cert", "wrong-host-cert",
-     "untrusted-cert"),
+     "untrusted-cert", "weak-leaf-key", "sha1-leaf"),
 )
 
 

@@ -23,8 +23,11 @@ from cryptography.x509.oid import NameOID
 from vvgate.access.tls_scan import (
     AcceptedCipher,
     days_left,
+    leaf_key_problem,
     name_matches,
+    not_aead_reasons,
     served_chain,
+    signature_problem,
     weak_reasons,
 )
 
@@ -170,3 +173,39 @@ def test_fault_fails_exactly_its_checks(local_target: LocalTarget, fault: str | 
     code, failed, output = local_target.failed_checks(fault or "healthy")
     assert failed == expected, output[-3000:]
     assert code == (1 if expected else 0), output[-3000:]
+
+
+# ---- the leaf's key and signature, and the AEAD-only SHOULD -------------------------------
+
+
+@pytest.fixture(scope="module")
+def local_leaves(tmp_path_factory: pytest.TempPathFactory) -> dict[str, x509.Certificate]:
+    """The local CA's leaves: the valid one and the weak-key and SHA-1 faults' (real
+    certificates: cryptography itself no longer signs over SHA-1)."""
+    from reference.localenv import ca
+
+    directory = tmp_path_factory.mktemp("ca")
+    ca.ensure_certificates(directory, "vinylvault.local.test")
+    return {stem: x509.load_pem_x509_certificate((directory / f"{stem}.pem").read_bytes())
+            for stem in ("host", "weakkey", "sha1")}
+
+
+def test_leaf_key_and_signature_rules(local_leaves: dict[str, x509.Certificate]) -> None:
+    host, weak, sha1 = local_leaves["host"], local_leaves["weakkey"], local_leaves["sha1"]
+    assert leaf_key_problem(host) is None and signature_problem(host) is None
+    assert leaf_key_problem(weak) == "RSA key of 1024 bits (at least 2048)"
+    assert signature_problem(weak) is None
+    assert leaf_key_problem(sha1) is None
+    assert signature_problem(sha1) == "signed over SHA1"
+
+
+@pytest.mark.parametrize(("name", "reasons"), [
+    ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", []),
+    ("TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", []),
+    ("TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", []),
+    ("TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", ["CBC or another non-AEAD cipher"]),
+    ("TLS_ECDHE_ECDSA_WITH_AES_128_CCM", ["not AES-GCM or ChaCha20-Poly1305"]),
+    ("TLS_RSA_WITH_AES_128_GCM_SHA256", ["no forward secrecy"]),
+])
+def test_aead_with_forward_secrecy(name: str, reasons: list[str]) -> None:
+    assert not_aead_reasons(cipher(name)) == reasons

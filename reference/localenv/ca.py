@@ -9,7 +9,8 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 LEAF_DAYS = 90
@@ -22,7 +23,7 @@ NOT_YET_VALID_DAYS = 30
 UNTRUSTED_CA = "untrusted-ca"
 
 
-def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+def _write_key(path: Path, key: CertificateIssuerPrivateKeyTypes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(key.private_bytes(serialization.Encoding.PEM,
@@ -72,9 +73,10 @@ def wrong_host(host: str) -> str:
 
 def _issue(host: str, ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
            not_before: dt.datetime, not_after: dt.datetime, cert_path: Path,
-           key_path: Path, san: str | None = None) -> None:
+           key_path: Path, san: str | None = None,
+           key: CertificateIssuerPrivateKeyTypes | None = None, sha1: bool = False) -> None:
     ca_cert, ca_key = ca
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = key or ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
@@ -88,10 +90,48 @@ def _issue(host: str, ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
                        critical=False)
         .sign(ca_key, hashes.SHA256())
     )
+    if sha1:
+        cert = _resigned_over_sha1(cert, ca_key)
     _write_key(key_path, key)
     # Traefik serves the chain file as given: leaf first, then the issuing CA.
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM)
                           + ca_cert.public_bytes(serialization.Encoding.PEM))
+
+
+# DER of the AlgorithmIdentifiers ecdsa-with-SHA256 (1.2.840.10045.4.3.2) and
+# ecdsa-with-SHA1 (1.2.840.10045.4.1), neither with parameters.
+_ECDSA_SHA256 = bytes.fromhex("300a06082a8648ce3d040302")
+_ECDSA_SHA1 = bytes.fromhex("300906072a8648ce3d0401")
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    n = len(content)
+    if n < 0x80:
+        return bytes([tag, n]) + content
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(size)]) + size + content
+
+
+def _der_content(element: bytes) -> bytes:
+    """The content octets of one DER element (tag and length stripped)."""
+    first = element[1]
+    if first < 0x80:
+        return element[2:2 + first]
+    size = first & 0x7F
+    length = int.from_bytes(element[2:2 + size], "big")
+    return element[2 + size:2 + size + length]
+
+
+def _resigned_over_sha1(cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey,
+                        ) -> x509.Certificate:
+    """Fault sha1-leaf: the same certificate signed over SHA-1, which the x509 builder no
+    longer offers; an old CA's leaf, rebuilt from its to-be-signed part."""
+    tbs_content = _der_content(cert.tbs_certificate_bytes)
+    assert _ECDSA_SHA256 in tbs_content
+    tbs = _der(0x30, tbs_content.replace(_ECDSA_SHA256, _ECDSA_SHA1, 1))
+    signature = ca_key.sign(tbs, ec.ECDSA(hashes.SHA1()))
+    der = _der(0x30, tbs + _ECDSA_SHA1 + _der(0x03, b"\x00" + signature))
+    return x509.load_der_x509_certificate(der)
 
 
 def _stale(cert_path: Path, key_path: Path,
@@ -141,6 +181,15 @@ def ensure_certificates(directory: Path, host: str) -> None:
         # for which the leaf names only another host.
         _issue(host, ca, now - dt.timedelta(minutes=5), now + dt.timedelta(days=LEAF_DAYS),
                wrong_cert, wrong_key, san=wrong_host(host))
+    # The two leaf faults: trusted, named and dated right; only the key or the signature is weak.
+    weak_cert, weak_key = directory / "weakkey.pem", directory / "weakkey.key"
+    if _stale(weak_cert, weak_key, lasting):
+        _issue(host, ca, now - dt.timedelta(minutes=5), now + dt.timedelta(days=LEAF_DAYS),
+               weak_cert, weak_key, key=rsa.generate_private_key(65537, 1024))
+    sha1_cert, sha1_key = directory / "sha1.pem", directory / "sha1.key"
+    if _stale(sha1_cert, sha1_key, lasting):
+        _issue(host, ca, now - dt.timedelta(minutes=5), now + dt.timedelta(days=LEAF_DAYS),
+               sha1_cert, sha1_key, sha1=True)
     untrusted_cert, untrusted_key = directory / "untrusted.pem", directory / "untrusted.key"
     if _stale(untrusted_cert, untrusted_key, lasting):
         other_ca = ensure_ca(directory, UNTRUSTED_CA, "vvgate untrusted CA")
@@ -156,4 +205,6 @@ FAULT_CERTIFICATES = {
     "not-yet-valid-cert": "future",
     "wrong-host-cert": "wronghost",
     "untrusted-cert": "untrusted",
+    "weak-leaf-key": "weakkey",
+    "sha1-leaf": "sha1",
 }

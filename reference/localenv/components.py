@@ -144,7 +144,8 @@ def _traefik(layout: Layout, ports: dict[str, int], active: tuple[str, ...]) -> 
     static_file = layout.traefik_dir / "traefik.yml"
     dynamic_text = traefik.render(traefik.dynamic_config(
         HOST, ing, cert, key, "VersionTLS10" if "tls10" in active else "VersionTLS12",
-        expose_backend="backend-exposed" in active, weak_ciphers="weak-ciphers" in active))
+        expose_backend="backend-exposed" in active,
+        extra_suites=tuple(s for f in active for s in traefik.FAULT_SUITES.get(f, ()))))
     static_text = traefik.render(traefik.static_config(
         ing, dynamic_file, permanent_redirect="no-https-redirect" not in active))
     cert_hash = hashlib.sha256(cert.read_bytes()).hexdigest()

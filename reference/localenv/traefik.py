@@ -49,21 +49,29 @@ def static_config(ports: IngressPorts, dynamic_file: Path,
     }
 
 
-# Fault weak-ciphers: Go's default suites for the ECDSA leaf, plus RC4, for TLS 1.0-1.2.
-# TLS 1.3 suites are not configurable and stay as they are.
-WEAK_CIPHER_SUITES = (
+# TLS 1.2 suites the ingress offers: AEAD with ECDHE only, for an ECDSA or an RSA leaf (the
+# weak-leaf-key fault's). TLS 1.3 suites are not configurable and are all AEAD.
+AEAD_SUITES = (
     "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
     "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
     "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
 )
+# Fault weak-ciphers: RC4 as well (weak: the tls gate's). Fault cbc-suites: Go's CBC suites as
+# well (not weak, but not AEAD: the advisory tls-suites gate's).
+FAULT_SUITES = {
+    "weak-ciphers": ("TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",),
+    # TLS 1.0 and 1.1 have no AEAD suite: a server that speaks them offers CBC (under 1.2 too).
+    "tls10": ("TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",),
+    "cbc-suites": ("TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA"),
+}
 
 
 def dynamic_config(host: str, ports: IngressPorts, cert: Path, key: Path,
                    min_tls: str, expose_backend: bool,
-                   weak_ciphers: bool = False) -> dict[str, Any]:
+                   extra_suites: tuple[str, ...] = ()) -> dict[str, Any]:
     bff_rule = " || ".join(f"({_prefix_rule(p)})" for p in BFF_PREFIXES)
     routers: dict[str, Any] = {
         "bff": {"rule": f"Host(`{host}`) && ({bff_rule})", "service": "bff",
@@ -87,9 +95,8 @@ def dynamic_config(host: str, ports: IngressPorts, cert: Path, key: Path,
     http: dict[str, Any] = {"routers": routers, "services": services}
     if middlewares:
         http["middlewares"] = middlewares
-    options: dict[str, Any] = {"minVersion": min_tls, "sniStrict": True}
-    if weak_ciphers:
-        options["cipherSuites"] = list(WEAK_CIPHER_SUITES)
+    options: dict[str, Any] = {"minVersion": min_tls, "sniStrict": True,
+                               "cipherSuites": [*AEAD_SUITES, *extra_suites]}
     return {
         "http": http,
         "tls": {

@@ -26,7 +26,9 @@ from vvgate.access.tls_scan import (
     days_left,
     describe,
     dns_names,
+    leaf_key_problem,
     served_chain,
+    signature_problem,
     trust_without_dates,
     weak_reasons,
 )
@@ -138,6 +140,21 @@ def test_certificate_chains_to_trusted_ca(certificate_scan: TlsScan, profile: Pr
         f"{problem} (served: "
         + "; ".join(_who(p) for p in certificate_scan.certificates) + ")"
     )
+
+
+@pytest.mark.smoke
+def test_leaf_key_is_strong(certificate_scan: TlsScan) -> None:
+    weak = [f"{_who(p)}: {problem}" for p in _certificates(certificate_scan)
+            if (problem := leaf_key_problem(p.leaf))]
+    assert not weak, "the served leaf's key is too weak: " + "; ".join(weak)
+
+
+@pytest.mark.smoke
+def test_leaf_signature_is_modern(certificate_scan: TlsScan) -> None:
+    # The leaf's own signature: a root's self-signature is never checked by clients.
+    weak = [f"{_who(p)}: {problem}" for p in _certificates(certificate_scan)
+            if (problem := signature_problem(p.leaf))]
+    assert not weak, "the served leaf's signature is weak: " + "; ".join(weak)
 
 
 def _chain_with_roles(probe: CertificateProbe) -> list[tuple[str, x509.Certificate]]:

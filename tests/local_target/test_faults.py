@@ -44,6 +44,10 @@ ALONE = [n for group in faults.EXCLUSIVE for n in group[1:]]
 # records-leak changes every records count, the bare-* faults drop the indexes the index
 # faults' observations look at.
 OUTRANKING = ["records-leak", "bare-session-store", "bare-registry"]
+# Faults a broader one of the shared run hides over the wire (no-csp drops the header weak-csp
+# rewrites, no-hsts the one graphql-no-hsts drops on /graphql alone): observed in the BFF's
+# header builder, as test_frameable_alone_keeps_the_rest_of_the_csp does.
+HIDDEN = ["weak-csp", "graphql-no-hsts"]
 TOGETHER = [n for n in FAULTS if n not in ALONE and n not in OUTRANKING]
 
 
@@ -185,6 +189,31 @@ def test_frameable_alone_keeps_the_rest_of_the_csp(cli: Cli, target: Target) -> 
     assert "x-frame-options" not in headers and headers["x-content-type-options"] == "nosniff"
 
 
+def test_hidden_header_faults_in_the_header_builder() -> None:
+    from reference.bff.security import _HELMET, _for_response
+
+    with mock.patch.dict(os.environ, {faults.FAULTS_ENV: "weak-csp"}):
+        headers = SecurityMiddleware(app=None, frontend_url="https://x.test")._headers(  # type: ignore[arg-type]
+            Headers())
+    assert headers["content-security-policy"] == "default-src * 'unsafe-inline' 'unsafe-eval'"
+    observes("weak-csp")
+    with mock.patch.dict(os.environ, {faults.FAULTS_ENV: "graphql-no-hsts"}):
+        assert "strict-transport-security" not in _for_response(dict(_HELMET), "/graphql", 200)
+        assert "strict-transport-security" in _for_response(dict(_HELMET), "/health", 200)
+    observes("graphql-no-hsts")
+
+
+def test_bare_errors(target: Target) -> None:
+    # With the other header faults on, helmet's untouched headers tell the two answers apart.
+    ok = target.request("GET", "/health").headers
+    missing = target.request("GET", "/auth/vvgate-no-such-route")
+    assert missing.status_code == 404
+    assert ok["x-permitted-cross-domain-policies"] == "none"
+    assert "x-permitted-cross-domain-policies" not in missing.headers
+    assert missing.headers["access-control-allow-origin"]  # CORS still answers
+    observes("bare-errors")
+
+
 def test_expired_cert(target: Target) -> None:
     strict = ssl.create_default_context(cafile=target.ca)
     with pytest.raises(ssl.SSLCertVerificationError) as err, \
@@ -247,7 +276,7 @@ def test_backend_exposed(target: Target) -> None:
     resp = target.request("GET", "/backend/health")
     assert resp.status_code == 200 and resp.json()["service"] == "backend"
     gql = target.request("POST", "/backend/graphql", json={"query": "{ notificationCount }"})
-    assert gql.json() == {"data": {"notificationCount": 0}}
+    assert gql.json()["data"] == {"notificationCount": 0}  # graphql-tracing adds extensions
     observes("backend-exposed")
 
 
@@ -338,17 +367,18 @@ def test_setup_skips_login(target: Target) -> None:
 
 def test_csrf_off(target: Target) -> None:
     resp = target.request("GET", "/graphql", params={"query": "{ notificationCount }"})
-    assert resp.status_code == 200 and resp.json() == {"data": {"notificationCount": 0}}
+    assert resp.status_code == 200 and resp.json()["data"] == {"notificationCount": 0}
     observes("csrf-off")
 
 
 def test_graphql_accepts_text_plain(target: Target) -> None:
     resp = target.request("POST", "/graphql", content='{"query":"{ notificationCount }"}',
                           headers={"Content-Type": "text/plain"})
-    assert resp.status_code == 200 and resp.json() == {"data": {"notificationCount": 0}}
-    # Only text/plain is taken for JSON: the other simple content types are still refused.
-    form = target.request("POST", "/graphql", content="query=%7B+notificationCount+%7D",
-                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert resp.status_code == 200 and resp.json()["data"] == {"notificationCount": 0}
+    # Only text/plain is taken for JSON: multipart, another simple content type, is still
+    # refused (form-encoded bodies are graphql-accepts-form's, also on here).
+    form = target.request("POST", "/graphql", content='{"query":"{ notificationCount }"}',
+                          headers={"Content-Type": "multipart/form-data; boundary=x"})
     assert form.status_code == 400
     observes("graphql-accepts-text-plain")
 
@@ -577,6 +607,85 @@ def test_spa_faults(target: Target) -> None:
     observes("mutable-assets")
 
 
+def test_spa_header_faults(target: Target) -> None:
+    home = target.request("GET", "/")
+    assert "content-security-policy" not in home.headers
+    observes("spa-no-csp")
+    assert home.headers["server"] == "nginx/1.25.3"
+    observes("server-banner")
+    asset = re.search(r'src="(/assets/[^"]+)"', home.text)
+    assert asset is not None
+    hashed = target.request("GET", asset.group(1)).headers
+    assert not {"strict-transport-security", "x-content-type-options",
+                "x-frame-options"} & set(hashed)
+    assert "strict-transport-security" in home.headers  # the HTML keeps what assets lost
+    observes("bare-assets")
+
+
+def _data(response: httpx.Response) -> Any:
+    return response.json().get("data")
+
+
+def test_graphql_abuse_faults(target: Target) -> None:
+    aliases = "{ " + " ".join(f"a{i}: notificationCount" for i in range(16)) + " }"
+    assert _data(target.gql(aliases)) == {f"a{i}": 0 for i in range(16)}
+    observes("unbounded-aliases")
+    directives = "{ " + " ".join("notificationCount @include(if: true)" for _ in range(16)) + " }"
+    assert _data(target.gql(directives)) == {"notificationCount": 0}
+    observes("unbounded-directives")
+    deep = "{ viewer { " + "friends { " * 10 + "id" + " }" * 10 + " } }"
+    assert _data(target.gql(deep)) == {"viewer": None}
+    observes("unbounded-depth")
+    typo = target.gql("{ notificationCoun }").json()["errors"]
+    assert any("Did you mean" in e["message"] for e in typo), typo
+    observes("field-suggestions")
+    assert "stacktrace" in typo[0]["extensions"]["exception"]
+    observes("legacy-stack-traces")
+    ide = target.request("GET", "/graphql", headers={"Accept": "text/html"})
+    assert ide.status_code == 200 and "GraphiQL" in ide.text
+    observes("graphql-ide")
+    assert "tracing" in target.gql("{ notificationCount }").json()["extensions"]
+    observes("graphql-tracing")
+    over_get = target.request("GET", "/graphql", params={"query": "mutation { __typename }"},
+                              headers={"apollo-require-preflight": "true"})
+    assert _data(over_get) == {"__typename": "Mutation"}, over_get.text
+    observes("get-mutations")
+    form = target.request("POST", "/graphql", content="query=%7B+notificationCount+%7D",
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert _data(form) == {"notificationCount": 0}, form.text
+    observes("graphql-accepts-form")
+
+
+def test_member_edits_any(target: Target) -> None:
+    ann, ben = target.user("ann-admin"), target.user("ben-member")
+    record = ann.seed_record("ann's, in a tenant ben shares")
+    now = dt.datetime.now(dt.UTC)
+    target.registry.user_tenant_roles.insert_one(
+        {"userId": ben.id, "tenantId": ann.tenant, "role": "MEMBER", "createdAt": now,
+         "updatedAt": now})
+    cookie = ben.session(ann.tenant, [(ben.tenant, "ADMIN"), (ann.tenant, "MEMBER")])
+    changed = ben.gql('mutation($id: ID!) { updateRecord(input: {id: $id, notes: "ben"}) '
+                      "{ record { id } errors { message } } }", {"id": record}, cookie)
+    assert changed["data"]["updateRecord"]["record"], changed
+    stored = target.backend[tenant_database(ann.tenant)].records.find_one(
+        {"_id": ObjectId(record)})
+    assert stored is not None and stored["notes"] == "ben"
+    observes("member-edits-any")
+
+
+def test_cbc_suites(target: Target) -> None:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers("ECDHE-ECDSA-AES128-SHA")
+    with socket.create_connection(("127.0.0.1", target.https_port), timeout=5) as raw, \
+            ctx.wrap_socket(raw, server_hostname=target.host) as tls:
+        cipher = tls.cipher()
+    assert cipher is not None and cipher[0] == "ECDHE-ECDSA-AES128-SHA"
+    observes("cbc-suites")
+
+
 def test_health_shape(target: Target) -> None:
     resp = target.request("GET", "/health")
     assert resp.status_code == 200 and resp.json() == {"status": "ok"}
@@ -640,7 +749,7 @@ def test_sigterm_lets_an_in_flight_request_finish(cli: Cli, target: Target) -> N
         time.sleep(0.3)
         os.kill(cli.pids()["backend"], signal.SIGTERM)
         body = pending.result(timeout=10)
-    assert body == {"data": {"records": {"totalCount": 0}}}
+    assert body["data"] == {"records": {"totalCount": 0}}
     log = (cli.local / "logs" / "backend.log").read_text()
     assert "Waiting for connections to close" in log or "Finished server process" in log
     deadline = time.monotonic() + 10
@@ -739,6 +848,22 @@ def test_certificate_fault_alone(cli: Cli, name: str) -> None:
             assert "self-signed certificate in certificate chain" in str(err.value)
             assert _san(leaf) == [host]
             assert leaf.issuer != local_ca.subject
+        observes(name)
+        return
+    if name in ("weak-leaf-key", "sha1-leaf"):
+        # Named and dated right, from the local CA: only the key or the signature is weak.
+        unverified = ssl.create_default_context()
+        unverified.check_hostname = False
+        unverified.verify_mode = ssl.CERT_NONE
+        leaf = _served_leaf(cli, unverified)
+        assert _san(leaf) == [host] and leaf.not_valid_before_utc < now < leaf.not_valid_after_utc
+        local_ca = x509.load_pem_x509_certificate(profile.ca_bundle.read_bytes())
+        assert leaf.issuer == local_ca.subject
+        if name == "weak-leaf-key":
+            assert leaf.public_key().key_size == 1024
+        else:
+            assert leaf.signature_hash_algorithm is not None
+            assert leaf.signature_hash_algorithm.name == "sha1"
         observes(name)
         return
     # Chain and host name still verify: only the dates are broken.

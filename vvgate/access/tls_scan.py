@@ -23,6 +23,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 from cryptography.x509.oid import NameOID
 
 # Imported from their defining modules: the package's re-exports are implicit for mypy.
@@ -333,6 +334,49 @@ def weak_reasons(cipher: AcceptedCipher) -> list[str]:
         reasons.append("anonymous (no authentication)")
     if 0 < cipher.key_size < MIN_SYMMETRIC_BITS:
         reasons.append(f"{cipher.key_size}-bit symmetric key")
+    return reasons
+
+
+# Key sizes below these are refused by the CA/Browser Forum baseline (RSA) or give less than
+# 128-bit security (EC); signatures over SHA-1 or MD5 can be forged.
+MIN_RSA_BITS = 2048
+MIN_EC_BITS = 256
+WEAK_SIGNATURE_HASHES = frozenset({"md5", "sha1"})
+
+
+def leaf_key_problem(cert: x509.Certificate) -> str | None:
+    """Why the certificate's public key is too weak, or None."""
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
+        return f"RSA key of {key.key_size} bits (at least {MIN_RSA_BITS})"
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.key_size < MIN_EC_BITS:
+        return f"EC key on {key.curve.name} ({key.curve.key_size} bits, at least {MIN_EC_BITS})"
+    if isinstance(key, dsa.DSAPublicKey):
+        return f"DSA key ({key.key_size} bits): no current client accepts DSA for TLS"
+    return None
+
+
+def signature_problem(cert: x509.Certificate) -> str | None:
+    """Why the certificate's signature algorithm is weak, or None (Ed25519 has no hash)."""
+    algorithm = cert.signature_hash_algorithm
+    if algorithm is not None and algorithm.name.lower() in WEAK_SIGNATURE_HASHES:
+        return f"signed over {algorithm.name.upper()}"
+    return None
+
+
+# TLS 1.2 suites the contract's SHOULD allows: AEAD ciphers with an ephemeral key exchange.
+_AEAD = re.compile(r"_WITH_(AES_128_GCM|AES_256_GCM|CHACHA20_POLY1305)_")
+_EPHEMERAL = re.compile(r"^TLS_(ECDHE|DHE)_")
+
+
+def not_aead_reasons(cipher: AcceptedCipher) -> list[str]:
+    """Why a TLS 1.2 suite is not AEAD with forward secrecy; empty when it is."""
+    reasons = []
+    if not _AEAD.search(cipher.name):
+        reasons.append("CBC or another non-AEAD cipher" if "_CBC_" in cipher.name
+                       else "not AES-GCM or ChaCha20-Poly1305")
+    if not _EPHEMERAL.search(cipher.name):
+        reasons.append("no forward secrecy")
     return reasons
 
 
