@@ -27,6 +27,8 @@ FAULTS: dict[str, Fault] = {
         Fault("introspection-on", "graphql",
               "GraphQL introspection (__schema) is answered instead of refused with 400",
               ("bff", "backend")),
+        Fault("anonymous-user-read", "auth",
+              "query user(id) answers an anonymous caller, email included", ("backend",)),
         Fault("anonymous-mutation", "auth",
               "mutation upsertUser runs for an anonymous caller", ("backend",)),
         Fault("tenant-leak", "tenancy",

@@ -82,3 +82,13 @@ def test_a_profile_makes_an_advisory_gate_block(local_target: LocalTarget,
     run = SuiteRun(proc.returncode, proc.stdout, proc.stderr, local_target.reports)
     assert run.code == 1 and run.gates()["failing_gates"] == ["ownership"], run.stdout[-800:]
     assert run.gate("ownership")["severity"] == "blocking"
+
+
+def test_an_unrefused_read_shows_what_real_ids_hand_out(local_target: LocalTarget) -> None:
+    # The probe's made-up id finds nothing ("user": null); the message repeats the call with a
+    # synthetic user's real id, so the report shows that an email address leaks.
+    local_target.restart("--fault", "anonymous-user-read")
+    run = local_target.gate("auth", markexpr="not slow")
+    [failure] = run.gate("auth")["failures"]
+    assert "test_anonymous_caller_is_refused[user]" in failure["test"]
+    assert "real ids it answered" in failure["message"] and "@invalid.test" in failure["message"]

@@ -83,6 +83,13 @@ def test_introspection_on(target: Target) -> None:
     observes("introspection-on")
 
 
+def test_anonymous_user_read(target: Target) -> None:
+    kim = target.user("kim-read")
+    body = target.gql("query($id: ID!) { user(id: $id) { email } }", {"id": str(kim.id)}).json()
+    assert body["data"]["user"] == {"email": "kim-read@example.test"}, body
+    observes("anonymous-user-read")
+
+
 def test_anonymous_mutation(target: Target) -> None:
     body = target.gql('mutation { upsertUser(input: {githubId: "9", githubLogin: "anon-made"}) '
                       "{ id githubLogin } }").json()
