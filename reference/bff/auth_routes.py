@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import itertools
+import json
 import secrets
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,6 +35,22 @@ def _tenant_view(t: dict[str, Any]) -> dict[str, Any]:
             "type": t.get("type") or t.get("tenantType"), "role": t.get("role")}
 
 
+_COUNTER = itertools.count()
+
+
+def _new_state() -> str:
+    if faults.active("predictable-state"):
+        # Fault: a state from the clock and a counter, which anyone can guess.
+        return f"{int(time.time())}{next(_COUNTER) % 10000:04d}"
+    return secrets.token_urlsafe(16)
+
+
+def _same_origin_path(return_to: str | None) -> bool:
+    """Only a path on this origin: not `//host`, not `/\\host` (browsers read `\\` as `/`)."""
+    return bool(return_to and return_to.startswith("/") and not return_to.startswith("//")
+                and "\\" not in return_to)
+
+
 def routes(store: SessionStore, backend: Backend, public_url: str, client_id: str) -> list[Route]:
     async def me(request: Request) -> Response:
         session = await store.load(request)
@@ -50,9 +70,13 @@ def routes(store: SessionStore, backend: Backend, public_url: str, client_id: st
                              "activeTenant": active})
 
     async def github(request: Request) -> Response:
-        state = secrets.token_urlsafe(16)
+        state = _new_state()
         return_to = request.query_params.get("return_to")
-        if not (return_to and return_to.startswith("/") and not return_to.startswith("//")):
+        if faults.active("open-return-to") and return_to:
+            # Fault: return_to packed into the state as given, for the callback to follow.
+            state = base64.urlsafe_b64encode(json.dumps(
+                {"nonce": state, "returnTo": return_to}).encode()).decode().rstrip("=")
+        if not _same_origin_path(return_to):
             return_to = None
         if dialects.active("oauth-state-cookie"):
             # Dialect: the state lives in a signed cookie of its own; no session is made.
@@ -80,15 +104,26 @@ def routes(store: SessionStore, backend: Backend, public_url: str, client_id: st
         if not request.query_params.get("code"):
             return RedirectResponse(f"{frontend}?error=missing_code", status_code=302)
         state = request.query_params.get("state")
+        reuse = faults.active("state-reused")
+        cleared: str | None = None
         if dialects.active("oauth-state-cookie"):
             kept = store.unsign(request.cookies.get(STATE_COOKIE, ""))
+            if not reuse:  # used once: the browser drops the state cookie
+                cleared = f"{STATE_COOKIE}=; Path=/auth/github; Max-Age=0; HttpOnly; Secure"
         else:
             session = await store.load(request)
             kept = session.data.get("oauthState") if session else None
-        if not state or kept != state:
-            return RedirectResponse(f"{frontend}?error=invalid_state", status_code=302)
-        # Exchanging the code needs github.com; the reference target is offline by design.
-        return RedirectResponse(f"{frontend}?error=oauth_unavailable", status_code=302)
+            if session is not None and kept is not None and not reuse:
+                del session.data["oauthState"]  # used once, whatever the exchange gives
+                cleared = await store.save(session)
+        if (not state or kept != state) and not faults.active("state-unchecked"):
+            resp = RedirectResponse(f"{frontend}?error=invalid_state", status_code=302)
+        else:
+            # Exchanging the code needs github.com; the reference target is offline by design.
+            resp = RedirectResponse(f"{frontend}?error=oauth_unavailable", status_code=302)
+        if cleared:
+            resp.headers.append("set-cookie", cleared)
+        return resp
 
     async def logout(request: Request) -> Response:
         session = await store.load(request)
