@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from vvgate.kube.objects import Kube, ref
+from vvgate.kube.stuck import diagnose
+
+WORKLOADS = frozenset({"Deployment", "StatefulSet"})
 
 # Seconds per kind: a StatefulSet waits on its PVCs binding and starts members one by one.
 TIMEOUTS_S: dict[str, float] = {
@@ -21,6 +24,10 @@ TIMEOUTS_S: dict[str, float] = {
     "Job": 180.0,
 }
 POLL_S = 1.0
+# Not ready this long, a workload is asked why (its pods, its claims): a state that waiting
+# cannot fix ends the wait at once. Asked every few polls, not on each.
+DIAGNOSE_AFTER_S = 5.0
+DIAGNOSE_EVERY_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -111,12 +118,20 @@ def wait_all(kube: Kube, objects: list[dict[str, Any]], say: Callable[[str], Non
     start = time.monotonic()
     pending = [o for o in objects if o["kind"] in RULES]
     failed: dict[str, NotReady] = {}
+    asked: dict[str, float] = {}
     while pending:
         for obj in list(pending):
             meta = obj["metadata"]
             live = kube.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
             verdict = RULES[obj["kind"]](live) if live else Verdict(False, "missing")
             waited = time.monotonic() - start
+            if (live and not verdict.ready and not verdict.final and waited > DIAGNOSE_AFTER_S
+                    and obj["kind"] in WORKLOADS
+                    and waited - asked.get(ref(obj), -DIAGNOSE_EVERY_S) >= DIAGNOSE_EVERY_S):
+                asked[ref(obj)] = waited
+                stuck = diagnose(kube, live)
+                if stuck:
+                    verdict = Verdict(False, f"{verdict.reason}; {stuck}", final=True)
             if verdict.ready:
                 pending.remove(obj)
                 say(f"  ready {ref(obj)}: {verdict.reason} ({waited:.1f}s)")
