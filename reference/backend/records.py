@@ -195,7 +195,10 @@ def _mirror(ctx: Context, doc: Doc) -> None:
                           "databaseName": new_tenant_database(MIRROR_TENANT),
                           "createdAt": now, "updatedAt": now}},
         upsert=True)
-    ctx.tenant_db(MIRROR_TENANT).records.insert_one(dict(doc))
+    # Without its tenant's recordNo (dialect extra-unique-indexes): numbers repeat across
+    # tenants, and the feed's own unique index would refuse the second tenant's first record.
+    ctx.tenant_db(MIRROR_TENANT).records.insert_one(
+        {k: v for k, v in doc.items() if k != "recordNo"})
 
 
 def _db_holding(ctx: Context, oid: ObjectId | None) -> Database | None:  # type: ignore[type-arg]
