@@ -14,6 +14,9 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from conftest import PROJECT, VVGATE, SuiteRun, local_env
 
@@ -73,6 +76,22 @@ class LocalTarget:
         proc = subprocess.run(
             [*VVGATE, "run", "--target", "local", "--report-dir", str(self.reports), *selected,
              *modules_of(gates), "--", "-m", markexpr, "-p", "no:randomly"],
+            env=self.env, capture_output=True, text=True, timeout=600, cwd=PROJECT)
+        return SuiteRun(proc.returncode, proc.stdout, proc.stderr, self.reports)
+
+    def profile(self) -> dict[str, Any]:
+        """The profile `vvgate local up` generated, for a case to change and run with."""
+        profile: dict[str, Any] = yaml.safe_load(
+            (self.state / "local" / "target.yaml").read_text())
+        return profile
+
+    def gate_with_profile(self, profile: dict[str, Any], tmp_path: Path, *args: str,
+                          ) -> SuiteRun:
+        """`vvgate run` with a changed profile (written under tmp_path) and these arguments."""
+        path = tmp_path / "profile.yaml"
+        path.write_text(yaml.safe_dump(profile))
+        proc = subprocess.run(
+            [*VVGATE, "run", "--target", str(path), "--report-dir", str(self.reports), *args],
             env=self.env, capture_output=True, text=True, timeout=600, cwd=PROJECT)
         return SuiteRun(proc.returncode, proc.stdout, proc.stderr, self.reports)
 

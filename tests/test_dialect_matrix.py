@@ -11,13 +11,11 @@ served says "inconclusive" for the requests that fail validation, never "refused
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
-from conftest import PROJECT, VVGATE, SuiteRun
+from conftest import PROJECT, SuiteRun
 from live_target import LIVE, LocalTarget, modules_of
 from reference.dialects import DIALECTS
 from reference.faults import FAULTS
@@ -62,7 +60,7 @@ def test_with_every_dialect_each_fault_still_fails_exactly_its_gate(local_target
 def test_with_every_dialect_the_load_journeys_pass(local_target: LocalTarget,
                                                    tmp_path: Path) -> None:
     local_target.restart("--dialect", ALL)
-    profile = _generated(local_target)
+    profile = local_target.profile()
     # Signed-in journeys only, for 20 s: about 100 journeys, so the one-in-ten create-and-delete
     # task runs (the profile's 10 s mix is about 25 signed-in journeys: too few to be sure).
     # The anonymous health SLO goes with them, or it would be unmeasured.
@@ -70,8 +68,9 @@ def test_with_every_dialect_the_load_journeys_pass(local_target: LocalTarget,
     assert isinstance(load, dict)
     load.update(weights={"anonymous": 0, "signed_in": 1}, duration_s=20)
     load["endpoints"].pop("health")
-    run = _run_with_profile(local_target, profile, tmp_path, "--gate", "load",
-                            *modules_of(("load",)), "--", "-m", "slow", "-p", "no:randomly")
+    run = local_target.gate_with_profile(profile, tmp_path, "--gate", "load",
+                                         *modules_of(("load",)), "--", "-m", "slow",
+                                         "-p", "no:randomly")
     gate = run.gate("load")
     assert gate["verdict"] == "pass", _problems(run)
     endpoints = gate["data"]["endpoints"]
@@ -82,29 +81,13 @@ def test_with_every_dialect_the_load_journeys_pass(local_target: LocalTarget,
             step, endpoints[step])
 
 
-def _run_with_profile(local_target: LocalTarget, profile: dict[str, object], tmp_path: Path,
-                      *args: str) -> SuiteRun:
-    path = tmp_path / "profile.yaml"
-    path.write_text(yaml.safe_dump(profile))
-    proc = subprocess.run(
-        [*VVGATE, "run", "--target", str(path), "--report-dir", str(local_target.reports), *args],
-        env=local_target.env, capture_output=True, text=True, timeout=600, cwd=PROJECT)
-    return SuiteRun(proc.returncode, proc.stdout, proc.stderr, local_target.reports)
-
-
-def _generated(local_target: LocalTarget) -> dict[str, object]:
-    profile: dict[str, object] = yaml.safe_load(
-        (local_target.state / "local" / "target.yaml").read_text())
-    return profile
-
-
 def test_without_a_schema_the_contracts_minimal_shapes_still_pass(local_target: LocalTarget,
                                                                   tmp_path: Path) -> None:
     local_target.restart()
-    profile = _generated(local_target)
+    profile = local_target.profile()
     del profile["graphql"]
-    run = _run_with_profile(local_target, profile, tmp_path, "--gate", "auth", "--gate", "tenancy",
-                            LIVE, "--", "-m", "not slow")
+    run = local_target.gate_with_profile(profile, tmp_path, "--gate", "auth",
+                                         "--gate", "tenancy", LIVE, "--", "-m", "not slow")
     assert run.code == 0, _problems(run)
     assert "GraphQL schema: none" in run.stdout
     assert run.gates()["run"]["notes"][0].startswith("GraphQL schema: none")
@@ -113,12 +96,12 @@ def test_without_a_schema_the_contracts_minimal_shapes_still_pass(local_target: 
 def test_requests_the_served_schema_rejects_are_inconclusive(local_target: LocalTarget,
                                                              tmp_path: Path) -> None:
     local_target.restart("--dialect", "renamed-input-types,extra-required-inputs")
-    profile = _generated(local_target)
+    profile = local_target.profile()
     stale = tmp_path / "stale.graphql"
     stale.write_text((PROJECT / "reference" / "schema.graphql").read_text())
     profile["graphql"] = {"schema": [str(stale)]}  # the schema of another release
-    run = _run_with_profile(local_target, profile, tmp_path, "--gate", "auth", LIVE, "--",
-                            "-m", "not slow", "-k", "anonymous_caller_is_refused")
+    run = local_target.gate_with_profile(profile, tmp_path, "--gate", "auth", LIVE, "--",
+                                         "-m", "not slow", "-k", "anonymous_caller_is_refused")
     auth = run.gate("auth")
     assert run.code == 3 and auth["verdict"] == "inconclusive", _problems(run)
     assert auth["failures"] == []

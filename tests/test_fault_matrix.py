@@ -8,13 +8,10 @@ as on a new pod. Everything else restarts only where the fault set changed.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
-from conftest import PROJECT, VVGATE, SuiteRun
 from live_target import LocalTarget, modules_of
 from reference.faults import FAULTS
 from vvgate.gates.catalog import GATES, Severity
@@ -24,9 +21,6 @@ from vvgate.targets.secret_store import read_env_file
 CASES = [None, *(name for name, fault in FAULTS.items() if fault.gate != "load")]
 # Their leaf fails verification, so the other gates pin to the one the tls scan recorded.
 PINNED = {"wrong-host-cert", "untrusted-cert", "weak-leaf-key", "sha1-leaf"}
-# An advisory gate a fault fails as its direct consequence: TLS 1.0 has no AEAD suite, so a
-# server that speaks it offers a CBC one, and Go offers one suite list for TLS 1.0 to 1.2.
-ALSO_ADVISORY = {"tls10": ["tls-suites"]}
 
 
 @pytest.mark.parametrize("fault", CASES, ids=[c or "no-fault" for c in CASES])
@@ -37,7 +31,7 @@ def test_exactly_the_broken_gate_fails(local_target: LocalTarget, fault: str | N
     verdicts = {g["name"]: g["verdict"] for g in doc["gates"]}
     failures = [f"{f['test']}: {f['message'][:160]}" for g in doc["gates"]
                 for f in g["failures"]]
-    expected = [] if fault is None else [FAULTS[fault].gate, *ALSO_ADVISORY.get(fault, [])]
+    expected = [] if fault is None else [FAULTS[fault].gate, *FAULTS[fault].also_fails]
     failed = [g for g, v in verdicts.items() if v == "fail"]
     assert failed == expected, (
         f"fault {fault}: expected failing gates {expected}, got {failed} "
@@ -71,15 +65,10 @@ def test_exactly_the_broken_gate_fails(local_target: LocalTarget, fault: str | N
 def test_a_profile_makes_an_advisory_gate_block(local_target: LocalTarget,
                                                 tmp_path: Path) -> None:
     local_target.restart("--fault", "member-edits-any")
-    profile = yaml.safe_load((local_target.state / "local" / "target.yaml").read_text())
+    profile = local_target.profile()
     profile["gates"] = {"ownership": "blocking"}
-    path = tmp_path / "profile.yaml"
-    path.write_text(yaml.safe_dump(profile))
-    proc = subprocess.run(
-        [*VVGATE, "run", "--target", str(path), "--report-dir", str(local_target.reports),
-         "--gate", "ownership", *modules_of(("ownership",))],
-        env=local_target.env, capture_output=True, text=True, timeout=600, cwd=PROJECT)
-    run = SuiteRun(proc.returncode, proc.stdout, proc.stderr, local_target.reports)
+    run = local_target.gate_with_profile(profile, tmp_path, "--gate", "ownership",
+                                         *modules_of(("ownership",)))
     assert run.code == 1 and run.gates()["failing_gates"] == ["ownership"], run.stdout[-800:]
     assert run.gate("ownership")["severity"] == "blocking"
 

@@ -223,7 +223,11 @@ def _write_db(ctx: Context, oid: ObjectId | None) -> Database:  # type: ignore[t
 def _check_ownership(ctx: Context, db: Database, oid: ObjectId | None,  # type: ignore[type-arg]
                      role: str) -> None:
     """Inside a shared tenant a MEMBER changes only the records they created; an ADMIN any."""
-    if role != "MEMBER" or oid is None or faults.active("member-edits-any"):
+    # Fault member-edits-any lets the MEMBER off; fault admin-edits-own-only holds the ADMIN to
+    # the MEMBER's rule.
+    held = ((role == "MEMBER" and not faults.active("member-edits-any"))
+            or (role == "ADMIN" and faults.active("admin-edits-own-only")))
+    if not held or oid is None:
         return
     doc = db.records.find_one({"_id": oid}, {"userId": 1})
     if doc is not None and doc.get("userId") != ctx.user_id():

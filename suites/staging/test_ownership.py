@@ -17,8 +17,6 @@ import pytest
 
 from vvgate.access.graphql_client import Gql
 from vvgate.access.graphql_ops import error_messages, field_value, find_id, payload_errors
-from vvgate.access.https_client import TargetHttp
-from vvgate.access.schema_source import TargetSchema
 from vvgate.gates.inconclusive import inconclusive
 from vvgate.identity.session_forge import tenant_database_name
 from vvgate.identity.synthetic_users import SyntheticUser, SyntheticWorld
@@ -54,12 +52,6 @@ def shared(world: SyntheticWorld, user_a: SyntheticUser, user_b: SyntheticUser) 
     cookies = {role: world.cookie_for(world.new_session(who.user, tenant_id))
                for role, who in (("admin", user_a), ("member", user_b), ("creator", user_c))}
     return SharedTenant(tenant_id, user_c, cookies)
-
-
-@pytest.fixture(scope="module")
-def module_gql(target_http: TargetHttp, target_schema: TargetSchema,
-               _gql_shapes: dict[str, dict[str, Any]]) -> Gql:
-    return Gql(target_http, target_schema, _gql_shapes)
 
 
 def _create(gql: Gql, world: SyntheticWorld, shared: SharedTenant, mongo: MongoAccess) -> Record:

@@ -25,8 +25,6 @@ from vvgate.access.graphql_ops import (
     payload_errors,
     refusal_reason,
 )
-from vvgate.access.https_client import TargetHttp
-from vvgate.access.schema_source import TargetSchema
 from vvgate.gates.inconclusive import inconclusive
 from vvgate.identity.session_forge import tenant_database_name
 from vvgate.identity.synthetic_users import SyntheticUser, SyntheticWorld
@@ -69,12 +67,6 @@ def _holding(mongo: MongoAccess, database: str, token: str) -> dict[str, Any] | 
             found: dict[str, Any] = doc
             return found
     return None
-
-
-@pytest.fixture(scope="module")
-def module_gql(target_http: TargetHttp, target_schema: TargetSchema,
-               _gql_shapes: dict[str, dict[str, Any]]) -> Gql:
-    return Gql(target_http, target_schema, _gql_shapes)
 
 
 def _create_record(gql: Gql, world: SyntheticWorld, owner: SyntheticUser,

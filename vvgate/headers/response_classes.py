@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -74,47 +75,54 @@ RESPONSE_CLASSES: dict[str, ResponseClass] = {c.name: c for c in (
 )}
 
 
+def _https(rc: ResponseClass) -> bool:
+    # Browsers ignore HSTS over plain HTTP, and its redirect carries no page to protect.
+    return rc.side is not Side.PLAIN_HTTP
+
+
+def _bff(rc: ResponseClass) -> bool:
+    return rc.side is Side.BFF
+
+
+def _with_csp(rc: ResponseClass) -> bool:
+    return rc.side is Side.BFF or rc.html
+
+
+def _every(rc: ResponseClass) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class HeaderRule:
     name: str
     what: str
-
-    def applies_to(self, rc: ResponseClass) -> bool:
-        https = rc.side is not Side.PLAIN_HTTP
-        if self.name in {"hsts", "nosniff", "frame"}:
-            return https  # browsers ignore HSTS over plain HTTP; the redirect carries no page
-        if self.name.startswith("helmet."):
-            return rc.side is Side.BFF
-        if self.name.startswith("csp."):
-            return rc.side is Side.BFF or rc.html
-        return True
-
-    def check(self, rc: ResponseClass) -> rules.Rule:
-        if self.name == "frame":
-            return rules.frame(rc.frame_rule)
-        return _FIXED[self.name]
+    applies_to: Callable[[ResponseClass], bool]
+    # the rule as this class of response owes it (frame protection differs by class)
+    check: Callable[[ResponseClass], rules.Rule]
 
 
-_FIXED: dict[str, rules.Rule] = {
-    "hsts": rules.hsts,
-    "nosniff": rules.exact("X-Content-Type-Options", "nosniff"),
-    "server-version": rules.no_versioned_server,
-    "x-powered-by": rules.no_powered_by,
-    "helmet.referrer-policy": rules.exact("Referrer-Policy", "no-referrer"),
-    "helmet.coop": rules.exact("Cross-Origin-Opener-Policy", "same-origin"),
-    "helmet.corp": rules.exact("Cross-Origin-Resource-Policy", "same-origin"),
-    **{f"csp.{name}": rules.csp(name) for name in CSP_RULES},
-}
+def _same(rule: rules.Rule) -> Callable[[ResponseClass], rules.Rule]:
+    return lambda rc: rule
+
+
 HEADER_RULES: dict[str, HeaderRule] = {r.name: r for r in (
-    HeaderRule("hsts", "Strict-Transport-Security, max-age >= 1 year, includeSubDomains"),
-    HeaderRule("nosniff", "X-Content-Type-Options: nosniff"),
-    HeaderRule("frame", "X-Frame-Options or CSP frame-ancestors"),
-    HeaderRule("server-version", "no Server header naming a version"),
-    HeaderRule("x-powered-by", "no X-Powered-By"),
-    HeaderRule("helmet.referrer-policy", "Referrer-Policy: no-referrer"),
-    HeaderRule("helmet.coop", "Cross-Origin-Opener-Policy: same-origin"),
-    HeaderRule("helmet.corp", "Cross-Origin-Resource-Policy: same-origin"),
-    *(HeaderRule(f"csp.{name}", f"CSP rule {name}") for name in CSP_RULES),
+    HeaderRule("hsts", "Strict-Transport-Security, max-age >= 1 year, includeSubDomains",
+               _https, _same(rules.hsts)),
+    HeaderRule("nosniff", "X-Content-Type-Options: nosniff", _https,
+               _same(rules.exact("X-Content-Type-Options", "nosniff"))),
+    HeaderRule("frame", "X-Frame-Options or CSP frame-ancestors", _https,
+               lambda rc: rules.frame(rc.frame_rule)),
+    HeaderRule("server-version", "no Server header naming a version", _every,
+               _same(rules.no_versioned_server)),
+    HeaderRule("x-powered-by", "no X-Powered-By", _every, _same(rules.no_powered_by)),
+    HeaderRule("helmet.referrer-policy", "Referrer-Policy: no-referrer", _bff,
+               _same(rules.exact("Referrer-Policy", "no-referrer"))),
+    HeaderRule("helmet.coop", "Cross-Origin-Opener-Policy: same-origin", _bff,
+               _same(rules.exact("Cross-Origin-Opener-Policy", "same-origin"))),
+    HeaderRule("helmet.corp", "Cross-Origin-Resource-Policy: same-origin", _bff,
+               _same(rules.exact("Cross-Origin-Resource-Policy", "same-origin"))),
+    *(HeaderRule(f"csp.{name}", f"CSP rule {name}", _with_csp, _same(rules.csp(name)))
+      for name in CSP_RULES),
 )}
 
 
