@@ -19,6 +19,8 @@ class Fault:
     breaks: str
     # Components whose behaviour the fault changes; only these restart when it is toggled.
     components: tuple[str, ...]
+    # Advisory gates (contract SHOULDs) the fault fails too, as a direct consequence.
+    also_fails: tuple[str, ...] = ()
 
 
 FAULTS: dict[str, Fault] = {
@@ -36,6 +38,12 @@ FAULTS: dict[str, Fault] = {
               "the OAuth callback keeps the state, so it can be used again", ("bff",)),
         Fault("open-return-to", "auth",
               "GET /auth/github packs return_to, unchecked, into the state", ("bff",)),
+        Fault("session-fixation", "auth",
+              "signing in keeps the session id the browser held before, so a planted one is "
+              "signed in too", ("bff",)),
+        Fault("return-to-dropped", "auth",
+              "signing in always lands on the home page, whatever return_to asked for",
+              ("bff",)),
         Fault("anonymous-user-read", "auth",
               "query user(id) answers an anonymous caller, email included", ("backend",)),
         Fault("anonymous-mutation", "auth",
@@ -61,8 +69,11 @@ FAULTS: dict[str, Fault] = {
               "Access-Control-Allow-Origin echoes any request Origin", ("bff",)),
         Fault("expired-cert", "tls",
               "the ingress serves a certificate whose notAfter is in the past", ("traefik",)),
+        # TLS 1.0 has no AEAD suite: a server that speaks it offers a CBC one, and Go offers one
+        # suite list for TLS 1.0 to 1.2.
         Fault("tls10", "tls",
-              "the ingress accepts TLS 1.0 and 1.1 (minVersion VersionTLS10)", ("traefik",)),
+              "the ingress accepts TLS 1.0 and 1.1 (minVersion VersionTLS10)", ("traefik",),
+              also_fails=("tls-suites",)),
         Fault("cert-expiring-soon", "tls",
               "the ingress serves a certificate valid now whose notAfter is 7 days away",
               ("traefik",)),
@@ -127,6 +138,8 @@ FAULTS: dict[str, Fault] = {
         Fault("unbounded-directives", "graphql",
               "a request may hold any number of directives (no 15-directive bound)",
               ("bff", "backend")),
+        Fault("unbounded-cost", "graphql",
+              "GraphQL answers a request of any cost: no cost limit", ("bff", "backend")),
         Fault("unbounded-depth", "graphql",
               "a request may nest any depth (no depth bound of 10)", ("bff", "backend")),
         Fault("field-suggestions", "graphql",
@@ -195,6 +208,9 @@ FAULTS: dict[str, Fault] = {
         # ownership (SHOULD, an advisory gate unless a profile makes it blocking)
         Fault("member-edits-any", "ownership",
               "inside a shared tenant a MEMBER may update or delete any member's record",
+              ("backend",)),
+        Fault("admin-edits-own-only", "ownership",
+              "inside a shared tenant an ADMIN may change only the records they created",
               ("backend",)),
         # headers: one helmet header (or cookie flag) each
         Fault("no-csp", "headers",

@@ -1,7 +1,9 @@
-"""Request bounds as graphql-armor enforces them for Apollo: aliases, directives and depth,
-counted on the parsed document and refused before validation or execution."""
+"""Request bounds as graphql-armor enforces them for Apollo: aliases, directives, depth and
+cost, counted on the parsed document and refused before validation or execution."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from graphql import (
     DirectiveNode,
@@ -21,6 +23,10 @@ from reference import faults
 MAX_ALIASES = 15
 MAX_DIRECTIVES = 15
 MAX_DEPTH = 10
+# graphql-armor's cost-limit plugin and its cost model: a leaf costs 1, an object 2 plus its
+# selections, each level down weighted by 1.5. The limit is a tenth of armor's default (5000):
+# the largest request the application sends costs under 100.
+MAX_COST, OBJECT_COST, SCALAR_COST, DEPTH_COST_FACTOR = 500, 2, 1, 1.5
 _INTROSPECTION = frozenset({"__schema", "__type"})
 
 
@@ -38,25 +44,50 @@ class _Count(Visitor):
         self.directives += 1
 
 
-def _depth(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],
-           seen: frozenset[str] = frozenset()) -> int:
-    """Field nesting: `{ a }` is 1, `{ a { b } }` is 2; fragments count where they are spread."""
+def _measure(selection_set: SelectionSetNode | None,
+             fragments: dict[str, FragmentDefinitionNode],
+             of_field: Callable[[FieldNode, float], float],
+             combine: Callable[[list[float]], float],
+             seen: frozenset[str] = frozenset()) -> float:
+    """Folds a selection set: `of_field(field, measure of its own selections)` for each field,
+    `combine` over siblings; a fragment counts where it is spread, as if written there."""
     if selection_set is None:
-        return 0
-    deepest = 0
+        return 0.0
+    values: list[float] = []
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
             if selection.name.value in _INTROSPECTION:
                 continue  # graphql-armor's ignoreIntrospection: introspection has its own rule
-            deepest = max(deepest, 1 + _depth(selection.selection_set, fragments, seen))
+            inner = _measure(selection.selection_set, fragments, of_field, combine, seen)
+            values.append(of_field(selection, inner))
         elif isinstance(selection, InlineFragmentNode):
-            deepest = max(deepest, _depth(selection.selection_set, fragments, seen))
+            values.append(_measure(selection.selection_set, fragments, of_field, combine, seen))
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
             fragment = fragments.get(name)
             if fragment is not None and name not in seen:
-                deepest = max(deepest, _depth(fragment.selection_set, fragments, seen | {name}))
-    return deepest
+                values.append(_measure(fragment.selection_set, fragments, of_field, combine,
+                                       seen | {name}))
+    return combine(values)
+
+
+def _depth(selection_set: SelectionSetNode | None,
+           fragments: dict[str, FragmentDefinitionNode]) -> int:
+    """Field nesting: `{ a }` is 1, `{ a { b } }` is 2."""
+    return int(_measure(selection_set, fragments, lambda _, inner: 1 + inner,
+                        lambda values: max(values, default=0.0)))
+
+
+def _field_cost(field: FieldNode, inner: float) -> float:
+    if field.selection_set is None:
+        return SCALAR_COST
+    return OBJECT_COST + DEPTH_COST_FACTOR * inner
+
+
+def _cost(selection_set: SelectionSetNode | None,
+          fragments: dict[str, FragmentDefinitionNode]) -> float:
+    """What the selections cost; every copy of a field counts, as it does for the plugin."""
+    return _measure(selection_set, fragments, _field_cost, sum)
 
 
 def beyond_bounds(document: DocumentNode) -> str | None:
@@ -67,12 +98,13 @@ def beyond_bounds(document: DocumentNode) -> str | None:
         return f"Aliases limit of {MAX_ALIASES} exceeded, found {count.aliases}."
     if count.directives > MAX_DIRECTIVES and not faults.active("unbounded-directives"):
         return f"Directives limit of {MAX_DIRECTIVES} exceeded, found {count.directives}."
-    if faults.active("unbounded-depth"):
-        return None
     fragments = {d.name.value: d for d in document.definitions
                  if isinstance(d, FragmentDefinitionNode)}
-    depth = max((_depth(d.selection_set, fragments) for d in document.definitions
-                 if isinstance(d, OperationDefinitionNode)), default=0)
-    if depth > MAX_DEPTH:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    depth = max((_depth(d.selection_set, fragments) for d in operations), default=0)
+    if depth > MAX_DEPTH and not faults.active("unbounded-depth"):
         return f"Query depth limit of {MAX_DEPTH} exceeded, found {depth}."
+    cost = max((_cost(d.selection_set, fragments) for d in operations), default=0.0)
+    if cost > MAX_COST and not faults.active("unbounded-cost"):
+        return f"Query Cost limit of {MAX_COST} exceeded, found {cost:g}."
     return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 from graphql import build_schema, parse
 
+from reference import gqlbounds
 from vvgate.access import graphql_probes as probes
 
 CYCLIC = build_schema("""
@@ -88,3 +89,12 @@ def test_the_budget_stops_at_a_429_the_reserve_or_its_count() -> None:
     legacy = probes.ProbeBudget(max_probes=5, reserve=10)
     legacy.observe(_answer(200, {}, **{"RateLimit-Remaining": "7"}))
     assert legacy.allow() is not None
+
+
+def test_the_cost_probe_is_one_field_past_the_limit() -> None:
+    document = parse(probes.cost_document("count", 40))
+    fields = document.definitions[0].selection_set.selections  # type: ignore[attr-defined]
+    assert len(fields) == 41 and {f.name.value for f in fields} == {"count"}
+    # The reference's graphql-armor cost model refuses it at its own limit, not a plain query.
+    assert gqlbounds.beyond_bounds(parse(probes.cost_document("count", gqlbounds.MAX_COST)))
+    assert gqlbounds.beyond_bounds(parse("{ viewer { friends { id } } count }")) is None

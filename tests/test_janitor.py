@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pymongo import MongoClient
 
-from conftest import PROJECT, VVGATE, Workspace, running_local_target
+from conftest import PROJECT, VVGATE, SuiteRun, Workspace, running_local_target
 from vvgate.targets.secret_store import read_env_file
 
 USES_USERS = """
@@ -36,11 +36,15 @@ def _synthetic(env: dict[str, str]) -> dict[str, int]:
     try:
         registry = backend["vinylvault_registry"]
         tagged = {"vvgateRun": {"$exists": True}}
+        # what the application made for an account the run signed in with carries its name
+        named = {"$or": [tagged, {"githubLogin": {"$regex": "^vvgate-"}},
+                         {"name": {"$regex": "^vvgate-"}}]}
         return {
-            "users": registry["users"].count_documents(tagged),
-            "tenants": registry["tenants"].count_documents(tagged),
+            "users": registry["users"].count_documents(named),
+            "tenants": registry["tenants"].count_documents(named),
             "roles": registry["user_tenant_roles"].count_documents(tagged),
-            "sessions": bff["vinylvault_bff"]["sessions"].count_documents(tagged),
+            "sessions": bff["vinylvault_bff"]["sessions"].count_documents(
+                {"$or": [tagged, {"session": {"$regex": '"githubLogin": ?"vvgate-'}}]}),
             "tenant_dbs": sum(1 for n in backend.list_database_names() if n.startswith("vv_")),
         }
     finally:
@@ -86,4 +90,18 @@ def test_janitor_removes_what_a_killed_run_left(ws: Workspace,
     again = _run(ws, local_env, "pass")
     assert again.returncode == 0, again.stdout[-1500:]
     assert "vvgate janitor: removed leftovers of abandoned runs" in again.stdout
+    assert _synthetic(local_env) == NOTHING
+
+
+def test_signing_in_leaves_nothing_behind(ws: Workspace, local_env: dict[str, str]) -> None:
+    # Each sign-in at the stand-in makes the application create a user, a personal tenant
+    # and a session, none of them tagged by the suite when made.
+    proc = subprocess.run(
+        [*VVGATE, "run", "--target", "local", "--report-dir", str(ws.reports),
+         str(PROJECT / "suites" / "staging" / "test_sign_in.py")],
+        env=local_env, capture_output=True, text=True, timeout=300, cwd=PROJECT)
+    run = SuiteRun(proc.returncode, proc.stdout, proc.stderr, ws.reports)
+    assert run.code == 0, run.stdout[-1500:]
+    auth = run.gate("auth")
+    assert (auth["verdict"], auth["counts"]["passed"]) == ("pass", 6), auth
     assert _synthetic(local_env) == NOTHING

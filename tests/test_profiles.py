@@ -66,6 +66,20 @@ def test_production_may_not_allow_destructive(tmp_path: Path) -> None:
     assert "allow_destructive is refused for a production target" in message
 
 
+def test_production_may_not_sign_in_at_a_stand_in(tmp_path: Path) -> None:
+    message = _load(tmp_path, BASE.replace("kind: staging", "kind: production")
+                    + "oauth: {stand_in: true}\n")
+    assert "oauth.stand_in is refused for a production target" in message
+
+
+def test_a_cost_limit_needs_no_schema(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(BASE + "graphql: {max_cost: 5000}\n")
+    profile = load_profile(path)
+    assert profile.graphql is not None and profile.graphql.max_cost == 5000
+    assert profile.graphql.sdl == () and profile.oauth.stand_in is False
+
+
 def test_a_literal_secret_value_is_refused(tmp_path: Path) -> None:
     message = _load(tmp_path, BASE + "secrets:\n  SESSION_SECRET: s3cr3t-value-in-git\n")
     assert "secrets.SESSION_SECRET" in message

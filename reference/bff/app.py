@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from reference import dialects, faults
 from reference.bff import auth_routes, graphql, webhook
+from reference.bff.github_oauth import CLIENT_ID, GitHubOAuth
 from reference.bff.security import SecurityMiddleware
 from reference.bff.sessions import COOKIE_NAME, SessionStore
 from reference.bff.upstream import Backend
@@ -27,7 +28,6 @@ from reference.runtime import Runtime
 from reference.tenancy import SESSION_DB, ensure_session_indexes
 
 log = logging.getLogger("vinylvault.bff")
-GITHUB_CLIENT_ID = "Iv1.vinylvaultlocal"  # not a secret; the local target never talks to GitHub
 
 
 def rolling(store: SessionStore) -> Any:
@@ -53,6 +53,7 @@ def build_app(rt: Runtime) -> Starlette:
     )
     store = SessionStore(client[SESSION_DB].sessions, rt.secret("SESSION_SECRET"))
     backend = Backend(rt.backend_url, rt.secret("JWT_SECRET"))
+    github = GitHubOAuth(CLIENT_ID, rt.secrets.get("GITHUB_CLIENT_SECRET"))
     ready = asyncio.Event()
 
     @contextlib.asynccontextmanager
@@ -64,6 +65,7 @@ def build_app(rt: Runtime) -> Starlette:
         finally:
             task.cancel()
             await backend.close()
+            await github.close()
             client.close()
 
     started = time.monotonic()
@@ -86,7 +88,7 @@ def build_app(rt: Runtime) -> Starlette:
     routes = [
         Route("/health", health),
         Route("/ready", readiness),
-        *auth_routes.routes(store, backend, rt.public_url, GITHUB_CLIENT_ID),
+        *auth_routes.routes(store, backend, rt.public_url, github),
         *webhook.routes(rt.secret("GITHUB_APP_WEBHOOK_SECRET"), backend),
         *graphql.routes(store, backend),
     ]

@@ -8,7 +8,10 @@ import httpx
 
 from reference import signing
 from reference.bff.sessions import Session
-from reference.dialect_schema import arg_type
+from reference.dialect_schema import arg_type, input_type
+
+USER_FIELDS = "id githubId githubLogin displayName avatarUrl email createdAt updatedAt " \
+    "settings { spotifyPreview allowFriendInvites }"
 
 
 class Backend:
@@ -52,6 +55,23 @@ class Backend:
             return None
         tenants = data.get("userTenants")
         return tenants if isinstance(tenants, list) else None
+
+    async def upsert_user(self, account: dict[str, Any]) -> dict[str, Any] | None:
+        """The registry's user for a GitHub account, created (with its personal tenant) on the
+        first sign-in; the BFF asks as itself, for nobody is signed in yet."""
+        mutation = (f"mutation($i: {input_type('upsertUser')}!) "
+                    f"{{ upsertUser(input: $i) {{ {USER_FIELDS} }} }}")
+        variables = {"i": {"githubId": str(account["id"]), "githubLogin": account["login"],
+                           "displayName": account.get("name") or account["login"],
+                           "avatarUrl": account.get("avatar_url"),
+                           "email": account.get("email")}}
+        try:
+            resp = await self.graphql({"query": mutation, "variables": variables},
+                                      self.service_token())
+            user = (resp.json().get("data") or {}).get("upsertUser")
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None
+        return user if isinstance(user, dict) and user.get("id") else None
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -1,4 +1,4 @@
-"""The six processes of the local target: how each starts and how each proves it is healthy."""
+"""The seven processes of the local target: how each starts and how each proves it is healthy."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from pathlib import Path
 import httpx
 
 from reference import dialects, faults
+from reference.bff import github_oauth
 from reference.localenv import ca, mongo, traefik
 from reference.localenv.paths import HOST, REPO_ROOT, Layout
 
-ORDER = ("mongo-bff", "mongo-backend", "backend", "bff", "frontend", "traefik")
+# "github" stands in for github.com's OAuth endpoints, the one boundary the target cannot reach.
+ORDER = ("mongo-bff", "mongo-backend", "github", "backend", "bff", "frontend", "traefik")
 # Port keys: one per component, plus Traefik's plain-HTTP and ping entrypoints.
 PORT_KEYS = (*ORDER[:-1], "https", "http", "ping")
 OWNER = {**{k: k for k in ORDER[:-1]}, "https": "traefik", "http": "traefik", "ping": "traefik"}
@@ -117,11 +119,15 @@ def build(layout: Layout, ports: dict[str, int], active: tuple[str, ...],
                                files={toml: toml_text}))
     py = sys.executable
     backend_url = f"http://127.0.0.1:{ports['backend']}"
-    for name, module, probe, db in (("backend", "reference.backend", "/ready", "mongo-backend"),
+    github_url = f"http://127.0.0.1:{ports['github']}"
+    bff_extra = {"VV_BACKEND_URL": backend_url, github_oauth.WEB_ENV: github_url,
+                 github_oauth.API_ENV: github_url}
+    for name, module, probe, db in (("github", "reference.github_stand_in", "/health", None),
+                                    ("backend", "reference.backend", "/ready", "mongo-backend"),
                                     ("bff", "reference.bff", "/ready", "mongo-bff"),
                                     ("frontend", "reference.frontend", "/", None)):
         port = ports[name]
-        extra = {"VV_BACKEND_URL": backend_url} if name == "bff" else None
+        extra = bff_extra if name == "bff" else None
         # The Mongo URI sits in the secrets file, so name its port here: a database that moved
         # to another port then changes the app's spec and the app restarts with the new URI.
         comps.append(Component(name, [py, "-m", module],

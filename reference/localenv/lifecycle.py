@@ -35,7 +35,8 @@ def _stop_all(layout: Layout, names: Iterable[str] | None = None) -> list[str]:
     running = state.running(layout)
     wanted = set(names) if names is not None else set(running)
     stopped: list[str] = []
-    for tier in (("traefik", "bff", "frontend", "backend"), ("mongo-bff", "mongo-backend")):
+    databases = tuple(n for n in components.ORDER if n.startswith("mongo-"))
+    for tier in (tuple(n for n in components.ORDER if n not in databases), databases):
         recs = [running[n] for n in tier if n in running and n in wanted]
         with ThreadPoolExecutor(max_workers=max(1, len(recs))) as pool:
             list(pool.map(lambda r: procs.stop(r, layout.run), recs))
@@ -211,7 +212,8 @@ def up(fault_spec: str | None, timeout_s: float, pins: dict[str, int],
         layout.faults.write_text(json.dumps({"faults": list(active),
                                              "dialects": list(dialect_set)}, indent=1))
         port_map = state.load_ports(layout)
-        path = profile.write(layout, port_map["https"], port_map["http"], dialect_set)
+        path = profile.write(layout, port_map["https"], port_map["http"], port_map["github"],
+                             dialect_set)
     state.say(f"faults: {', '.join(active) if active else 'none'}")
     state.say(f"dialects: {', '.join(dialect_set) if dialect_set else 'none'}")
     state.say(f"https://{HOST} at 127.0.0.1:{port_map['https']} (http {port_map['http']}), "

@@ -254,7 +254,9 @@ def test_oauth_start_redirects_to_github(http: TargetHttp, profile: Profile) -> 
     location = response.headers.get("location", "")
     assert response.status_code == 302, f"/auth/github answered {response.status_code}"
     url = urllib.parse.urlsplit(location)
-    assert f"{url.scheme}://{url.netloc}{url.path}" == "https://github.com/login/oauth/authorize"
+    assert f"{url.scheme}://{url.netloc}{url.path}" == profile.oauth.authorize_url, (
+        f"/auth/github sends the browser to {url.scheme}://{url.netloc}{url.path}, not the "
+        f"provider's authorize URL {profile.oauth.authorize_url}")
     query = urllib.parse.parse_qs(url.query)
     assert {"client_id", "redirect_uri", "scope", "state"} <= set(query), (
         f"authorize URL lacks parameters: has {sorted(query)}")

@@ -1,6 +1,7 @@
 """GraphQL refuses what production must (contract §2, §6): introspection, field suggestions,
 an IDE, trace extensions, cross-site and batched requests, mutations over GET, stack traces,
-and requests past the bounds on aliases, directives and depth.
+and requests past the bounds on aliases, directives, depth and, where the profile declares
+one, cost.
 
 The abuse probes are few and of fixed size (vvgate/access/graphql_probes.py), built from the
 target's schema, and count against the /graphql rate-limit window: after a 429, or once the
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from typing import Any
 
 import httpx
 import pytest
@@ -22,11 +24,12 @@ from vvgate.access.https_client import TargetHttp
 from vvgate.access.schema_source import TargetSchema
 from vvgate.gates.inconclusive import inconclusive
 from vvgate.report.evidence import Evidence
+from vvgate.targets.profile import Profile
 
 pytestmark = [pytest.mark.gate("graphql"), pytest.mark.phase1]
 
 # Every probe below is one request; the reserve leaves the window to the other gates.
-PROBES = 9
+PROBES = 10
 RESERVE = 50
 PREFLIGHT = {"apollo-require-preflight": "true"}
 
@@ -37,11 +40,11 @@ def budget() -> probes.ProbeBudget:
 
 
 def _send(http: TargetHttp, budget: probes.ProbeBudget, method: str, path: str,
-          **kwargs: object) -> httpx.Response:
+          **kwargs: Any) -> httpx.Response:
     refused = budget.allow()
     if refused:
         inconclusive(refused)
-    response = http.request(method, path, **kwargs)  # type: ignore[arg-type]
+    response = http.request(method, path, **kwargs)
     budget.observe(response)
     if response.status_code == 429:
         inconclusive(f"{method} {path} met the rate limit (429): the probe was not judged")
@@ -64,11 +67,12 @@ def _answer(response: httpx.Response) -> str:
 
 def test_a_plain_query_is_answered(http: TargetHttp, budget: probes.ProbeBudget,
                                    target_schema: TargetSchema) -> None:
-    """The control: the probes' own field executes, so a refusal below is the bound's."""
+    """The control: the probes' own field executes, so a refusal below is the bound's. When it
+    does not, the probes cannot tell a bound from a broken field: not verified."""
     response = _post(http, budget, "{ " + _scalar(target_schema) + " }")
-    assert probes.executed(response), (
-        f"{{ {_scalar(target_schema)} }} was not executed, so no probe can show a bound: "
-        f"{_answer(response)}")
+    if not probes.executed(response):
+        inconclusive(f"control: {{ {_scalar(target_schema)} }} was not executed, so a refused "
+                     f"probe would prove nothing: {_answer(response)}")
 
 
 @pytest.mark.parametrize("bound", ["aliases", "directives"])
@@ -101,6 +105,21 @@ def test_requests_past_the_depth_bound_are_refused_before_execution(
     response = _post(http, budget, document)
     assert not probes.executed(response), (
         f"a request nested {depth} deep (the bound is {probes.MAX_DEPTH}) was executed: "
+        f"{_answer(response)}")
+
+
+def test_a_request_past_the_cost_limit_is_refused_before_execution(
+        http: TargetHttp, budget: probes.ProbeBudget, target_schema: TargetSchema,
+        profile: Profile) -> None:
+    max_cost = profile.graphql.max_cost if profile.graphql else None
+    if max_cost is None:
+        pytest.skip("the profile declares no cost limit (graphql.max_cost): the contract asks "
+                    "for one only where the server has one")
+    scalar = _scalar(target_schema)
+    response = _post(http, budget, probes.cost_document(scalar, max_cost))
+    assert not probes.executed(response), (
+        f"a request of {max_cost + 1} copies of {scalar} (cost at least {max_cost + 1}; the "
+        f"profile's limit is {max_cost}) was executed: the cost limit is not applied: "
         f"{_answer(response)}")
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import secrets
 import urllib.parse
-from dataclasses import dataclass, field
 
 import httpx
 import pytest
 
 from vvgate.access import oauth_probes as oauth
+from vvgate.access.browser import Browser
 from vvgate.access.https_client import TargetHttp
 from vvgate.gates.inconclusive import inconclusive
 
@@ -24,31 +24,6 @@ pytestmark = [pytest.mark.gate("auth"), pytest.mark.phase1]
 
 STARTS = 4
 BAD_CODE = "vvgate-not-a-code"
-
-
-@dataclass
-class Browser:
-    """The cookies one browser holds, kept the way a browser keeps them."""
-
-    cookies: dict[str, str] = field(default_factory=dict)
-
-    def header(self) -> dict[str, str]:
-        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} \
-            if self.cookies else {}
-
-    def keep(self, response: httpx.Response) -> None:
-        for name, value in response.headers.multi_items():
-            if name != "set-cookie":
-                continue
-            pair, _, attributes = value.partition(";")
-            key, _, content = pair.strip().partition("=")
-            cleared = not content or any(
-                a.strip().lower() in {"max-age=0", "max-age=-1"} or "1970" in a
-                for a in attributes.split(";"))
-            if cleared:
-                self.cookies.pop(key, None)
-            else:
-                self.cookies[key] = content
 
 
 def _start(http: TargetHttp, browser: Browser, return_to: str | None = None) -> httpx.Response:

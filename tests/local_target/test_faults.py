@@ -32,7 +32,7 @@ from reference import faults, signing
 from reference.bff.security import SecurityMiddleware
 from reference.faults import FAULTS
 from reference.tenancy import tenant_database
-from vvgate.gates.catalog import GATES
+from vvgate.gates.catalog import GATES, Severity
 
 from .conftest import start
 from .helpers import Cli, Target, User, refused
@@ -43,13 +43,16 @@ OBSERVED: set[str] = set()
 ALONE = [n for group in faults.EXCLUSIVE for n in group[1:]]
 # Faults that would hide others' observations in a shared run, observed together at the end:
 # records-leak changes every records count, the bare-* faults drop the indexes the index
-# faults' observations look at.
-OUTRANKING = ["records-leak", "bare-session-store", "bare-registry"]
+# faults' observations look at, admin-edits-own-only refuses the ADMIN cross-tenant-write's
+# observation writes as.
+OUTRANKING = ["records-leak", "bare-session-store", "bare-registry", "admin-edits-own-only"]
 # Faults a broader one of the shared run hides over the wire (no-csp drops the header weak-csp
 # rewrites, no-hsts the one graphql-no-hsts drops on /graphql alone): observed in the BFF's
 # header builder, as test_frameable_alone_keeps_the_rest_of_the_csp does.
 HIDDEN = ["weak-csp", "graphql-no-hsts"]
-TOGETHER = [n for n in FAULTS if n not in ALONE and n not in OUTRANKING]
+# Faults of signing in, which the shared run's oauth-http-callback stops at the stand-in.
+SIGN_IN = ["session-fixation", "return-to-dropped"]
+TOGETHER = [n for n in FAULTS if n not in ALONE and n not in OUTRANKING and n not in SIGN_IN]
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +69,7 @@ def test_the_table_names_real_gates() -> None:
     for fault in FAULTS.values():
         assert fault.gate in GATES, fault
         assert fault.breaks and fault.components
+        assert all(GATES[g].severity is Severity.ADVISORY for g in fault.also_fails), fault
 
 
 def test_status_and_faults_json_show_the_faults(cli: Cli, target: Target) -> None:
@@ -232,10 +236,16 @@ def test_expired_cert(target: Target) -> None:
     observes("expired-cert")
 
 
-def test_tls10(target: Target) -> None:
+def _unverified() -> ssl.SSLContext:
+    """A client that takes whatever leaf it is shown: the probe is about something else."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def test_tls10(target: Target) -> None:
+    ctx = _unverified()
     ctx.minimum_version = ssl.TLSVersion.TLSv1
     ctx.maximum_version = ssl.TLSVersion.TLSv1
     ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
@@ -355,7 +365,9 @@ def test_logout_noop(target: Target) -> None:
 def test_oauth_http_callback(target: Target) -> None:
     location = target.request("GET", "/auth/github").headers["location"]
     assert "redirect_uri=http%3A%2F%2Fvinylvault.local.test%2Fauth%2Fgithub%2Fcallback" in location
-    assert location.startswith("https://github.com/login/oauth/authorize?")
+    assert location.startswith(target.profile.oauth.authorize_url + "?")
+    with httpx.Client(trust_env=False, timeout=10) as github:
+        assert github.get(location).status_code == 400  # not the registered callback
     observes("oauth-http-callback")
 
 
@@ -370,7 +382,7 @@ def test_oauth_state_faults(target: Target) -> None:
     observes("predictable-state")
     forged = target.request("GET", "/auth/github/callback",
                             params={"code": "x", "state": "never-issued"})
-    assert "error=oauth_unavailable" in forged.headers["location"]  # went on to the exchange
+    assert "error=oauth_failed" in forged.headers["location"]  # went on to the exchange
     observes("state-unchecked")
     cookie = start.headers["set-cookie"].split(";")[0]
     target.request("GET", "/auth/github/callback", params={"code": "x", "state": state},
@@ -672,6 +684,9 @@ def test_graphql_abuse_faults(target: Target) -> None:
     deep = "{ viewer { " + "friends { " * 10 + "id" + " }" * 10 + " } }"
     assert _data(target.gql(deep)) == {"viewer": None}
     observes("unbounded-depth")
+    costly = "{ " + " ".join(["notificationCount"] * 501) + " }"
+    assert _data(target.gql(costly)) == {"notificationCount": 0}
+    observes("unbounded-cost")
     typo = target.gql("{ notificationCoun }").json()["errors"]
     assert any("Did you mean" in e["message"] for e in typo), typo
     observes("field-suggestions")
@@ -709,10 +724,26 @@ def test_member_edits_any(target: Target) -> None:
     observes("member-edits-any")
 
 
+def _admin_edits_own_only(target: Target) -> None:
+    # The tenant's ADMIN (its owner here) tries a record a MEMBER created.
+    ann, ben = target.user("ann-org-admin"), target.user("ben-org-member")
+    now = dt.datetime.now(dt.UTC)
+    target.registry.user_tenant_roles.insert_one(
+        {"userId": ben.id, "tenantId": ann.tenant, "role": "MEMBER", "createdAt": now,
+         "updatedAt": now})
+    db = target.backend[tenant_database(ann.tenant)]
+    record = db.records.insert_one({"releaseId": ObjectId(), "userId": ben.id, "notes": "ben's",
+                                    "createdAt": now, "updatedAt": now}).inserted_id
+    changed = ann.gql('mutation($id: ID!) { updateRecord(input: {id: $id, notes: "ann"}) '
+                      "{ record { id } } }", {"id": str(record)})
+    assert "FORBIDDEN" in str(changed.get("errors")), changed
+    stored = db.records.find_one({"_id": record})
+    assert stored is not None and stored["notes"] == "ben's"
+    observes("admin-edits-own-only")
+
+
 def test_cbc_suites(target: Target) -> None:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
+    ctx = _unverified()
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     ctx.set_ciphers("ECDHE-ECDSA-AES128-SHA")
     with socket.create_connection(("127.0.0.1", target.https_port), timeout=5) as raw, \
@@ -870,10 +901,7 @@ def test_certificate_fault_alone(cli: Cli, name: str) -> None:
         # host's SNI (sniStrict stays on).
         with pytest.raises(ssl.SSLCertVerificationError) as err:
             _served_leaf(cli, _local_ca(cli))
-        unverified = ssl.create_default_context()
-        unverified.check_hostname = False
-        unverified.verify_mode = ssl.CERT_NONE
-        leaf = _served_leaf(cli, unverified)
+        leaf = _served_leaf(cli, _unverified())
         assert leaf.not_valid_before_utc < now < leaf.not_valid_after_utc
         local_ca = x509.load_pem_x509_certificate(profile.ca_bundle.read_bytes())
         if name == "wrong-host-cert":
@@ -888,10 +916,7 @@ def test_certificate_fault_alone(cli: Cli, name: str) -> None:
         return
     if name in ("weak-leaf-key", "sha1-leaf"):
         # Named and dated right, from the local CA: only the key or the signature is weak.
-        unverified = ssl.create_default_context()
-        unverified.check_hostname = False
-        unverified.verify_mode = ssl.CERT_NONE
-        leaf = _served_leaf(cli, unverified)
+        leaf = _served_leaf(cli, _unverified())
         assert _san(leaf) == [host] and leaf.not_valid_before_utc < now < leaf.not_valid_after_utc
         local_ca = x509.load_pem_x509_certificate(profile.ca_bundle.read_bytes())
         assert leaf.issuer == local_ca.subject
@@ -935,6 +960,25 @@ def test_outranking_faults(cli: Cli) -> None:
                      "user_installation_roles", "friend_requests"):
             assert [i["name"] for i in target.registry[name].list_indexes()] == ["_id_"], name
         observes("bare-registry")
+        _admin_edits_own_only(target)
+    finally:
+        target.close()
+
+
+def test_sign_in_faults(cli: Cli) -> None:
+    # oauth-http-callback in the shared run stops every sign-in at the stand-in.
+    cli.up("--fault", ",".join(SIGN_IN))
+    target = Target(cli)
+    try:
+        planted = target.request("GET", "/auth/github").headers["set-cookie"]
+        sid = planted.split(";")[0].partition("=")[2]
+        callback, cookie = target.sign_in("fixated", sid, return_to="/records")
+        assert cookie == sid
+        me = target.request("GET", "/auth/me", headers={"Cookie": f"vinylvault.sid={sid}"})
+        assert me.json()["user"]["githubLogin"] == "fixated"
+        observes("session-fixation")
+        assert callback.headers["location"] == f"https://{target.host}/"
+        observes("return-to-dropped")
     finally:
         target.close()
 

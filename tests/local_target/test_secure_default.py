@@ -105,7 +105,7 @@ def test_helmet_headers_cors_and_rate_limits(target: Target) -> None:
 def test_auth_routes(target: Target) -> None:
     gh = target.request("GET", "/auth/github")
     assert gh.status_code == 302
-    assert gh.headers["location"].startswith("https://github.com/login/oauth/authorize?")
+    assert gh.headers["location"].startswith(target.profile.oauth.authorize_url + "?")
     assert "redirect_uri=https%3A%2F%2Fvinylvault.local.test%2Fauth%2Fgithub%2Fcallback" in \
         gh.headers["location"]
     cookie = gh.headers["set-cookie"]
@@ -120,6 +120,28 @@ def test_auth_routes(target: Target) -> None:
     assert setup.headers["location"].startswith("/auth/github?return_to=")
     out = target.request("POST", "/auth/logout")
     assert out.status_code == 200 and out.json() == {"success": True}
+
+
+def test_signing_in_at_the_github_stand_in(target: Target) -> None:
+    before = target.request("GET", "/auth/github").headers["set-cookie"].split(";")[0]
+    planted = before.partition("=")[2]
+    callback, cookie = target.sign_in("selftest-sign-in", planted, return_to="/records?x=1")
+    assert callback.status_code == 302
+    assert callback.headers["location"] == f"https://{target.host}/records?x=1"
+    assert cookie and cookie != planted  # a new session id (no fixation)
+    me = target.request("GET", "/auth/me", headers={"Cookie": f"vinylvault.sid={cookie}"})
+    user = me.json()["user"]
+    assert user["githubLogin"] == "selftest-sign-in"
+    assert me.json()["activeTenant"]["id"] == f"user_{user['id']}"
+    assert target.request("GET", "/auth/me", headers={"Cookie": before}).json()["user"] is None
+    # the same account signs in as the same user
+    _, again = target.sign_in("selftest-sign-in")
+    assert target.request("GET", "/auth/me", headers={"Cookie": f"vinylvault.sid={again}"}
+                          ).json()["user"]["id"] == user["id"]
+    # a code is exchanged once
+    replay = target.request("GET", "/auth/github/callback",
+                            params={"code": "reused", "state": "x"})
+    assert "error=" in replay.headers["location"]
 
 
 def test_webhook_requires_a_valid_signature(target: Target) -> None:

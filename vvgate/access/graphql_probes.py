@@ -1,9 +1,10 @@
 """Bounded GraphQL abuse probes (contract §6), built from the target's schema.
 
 Each probe is one request of fixed size, just past a bound (16 aliases or directives where 15
-are allowed, a nesting of 12 where 10 are), so the gate never needs a large request to show a
-missing bound. A probe is judged by whether the server executed it: an executed request
-answers a `data` object, one refused before execution does not.
+are allowed, a nesting of 12 where 10 are, one field more than a declared cost limit), so the
+gate never needs a large request to show a missing bound. A probe is judged by whether the
+server executed it: an executed request answers a `data` object, one refused before execution
+does not.
 """
 
 from __future__ import annotations
@@ -57,6 +58,13 @@ def aliases_document(scalar: str) -> str:
 def directives_document(scalar: str) -> str:
     # One field, asked for again and again: the copies merge, so only the directives count.
     return "{ " + " ".join(f"{scalar} @include(if: true)" for _ in range(PAST_BOUND)) + " }"
+
+
+def cost_document(scalar: str, max_cost: int) -> str:
+    """Copies of one scalar field, one more than `max_cost`: every cost model counts at least
+    1 per field, so this is past the limit however the server weighs it. The copies merge,
+    so a server that executes it does little work: the probe shows the limit, not a load."""
+    return "{ " + " ".join([scalar] * (max_cost + 1)) + " }"
 
 
 def typo_document(schema: GraphQLSchema | None, scalar: str) -> str | None:

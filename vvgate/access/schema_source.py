@@ -183,7 +183,7 @@ def find_in_checkout(root: Path) -> list[Path]:
 
 def load(profile: Profile, app_repo: Path | None) -> TargetSchema:
     """The run's schema: the profile's files first, else those of the application checkout."""
-    if profile.graphql is not None:
+    if profile.graphql is not None and profile.graphql.sdl:
         files = list(profile.graphql.sdl)
         shown = ", ".join(p.name for p in files)
         return TargetSchema(build(files, shown), f"profile graphql.schema ({shown})")

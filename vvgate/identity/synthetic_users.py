@@ -18,6 +18,7 @@ from bson import ObjectId
 from pymongo.collection import Collection
 
 from vvgate.identity.session_forge import (
+    anonymous_session_document,
     cookie_header,
     new_sid,
     session_document,
@@ -189,6 +190,32 @@ class SyntheticWorld:
         REDACTOR.register(sid)
         return sid
 
+    def new_anonymous_session(self) -> str:
+        """A session with nobody signed in, as a first visit leaves one."""
+        sid = new_sid(f"{NAME_PREFIX}{self.run_id}")
+        doc = anonymous_session_document(sid, dt.datetime.now(dt.UTC))
+        doc[TAG_FIELD] = self.tag
+        self._insert(self.mongo.sessions, doc, "an anonymous synthetic session")
+        REDACTOR.register(cookie_header(sid, self.secret).partition("=")[2])
+        REDACTOR.register(sid)
+        return sid
+
+    def sign_in_login(self, label: str) -> str:
+        """A GitHub login for an account the run signs in with at an OAuth stand-in; what the
+        application makes for it is the run's to remove (see `adopt`)."""
+        return f"{NAME_PREFIX}{self.run_id}-{label}"
+
+    def adopt(self, login: str) -> None:
+        """Tag the user (and personal tenant) the application made when `login` signed in,
+        so this run removes them and a later run's janitor knows whose they were."""
+        registry = self.mongo.registry
+        user = registry.users.find_one({"githubLogin": login}, {"_id": 1})
+        if user is None:
+            return
+        registry.users.update_one({"_id": user["_id"]}, {"$set": {TAG_FIELD: self.tag}})
+        registry.tenants.update_many({"tenantId": f"user_{user['_id']}"},
+                                     {"$set": {TAG_FIELD: self.tag}})
+
     def cookie_for(self, sid: str) -> str:
         return cookie_header(sid, self.secret)
 
@@ -223,7 +250,10 @@ def sweep(mongo: MongoAccess, current_run: str, only_run: str | None = None) -> 
     registry = mongo.registry
     tenants = list(registry.tenants.find(
         {"$or": [{TAG_FIELD: {"$exists": True}}, {"name": {"$regex": f"^{NAME_PREFIX}"}}]}))
-    users = list(registry.users.find({TAG_FIELD: {"$exists": True}}))
+    # Users the application made when the run signed in at an OAuth stand-in carry its
+    # name prefix, and its tag once adopted.
+    users = list(registry.users.find({"$or": [{TAG_FIELD: {"$exists": True}},
+                                              {"githubLogin": {"$regex": f"^{NAME_PREFIX}"}}]}))
     doomed_users = [u for u in users if doomed(u.get(TAG_FIELD), u.get("githubLogin", ""))]
     doomed_ids = {u["_id"] for u in doomed_users}
     doomed_tenants = [t for t in tenants

@@ -184,11 +184,23 @@ class Waiver(Strict):
 
 
 class GraphQLSettings(Strict):
-    """The target's GraphQL schema (SDL files; a stitched schema may span several). The
-    suite builds every request from it; without one it falls back to minimal shapes."""
+    """The target's GraphQL schema (SDL files; a stitched schema may span several), which the
+    suite builds every request from (without one it falls back to minimal shapes), and the
+    server's cost limit, where it has one."""
 
     # `schema` in the YAML; the attribute cannot be named so on a pydantic model.
-    sdl: tuple[Path, ...] = Field(alias="schema", min_length=1)
+    sdl: tuple[Path, ...] = Field(default=(), alias="schema")
+    max_cost: int | None = Field(default=None, ge=1, description="the server's cost limit")
+
+
+class OAuthProvider(Strict):
+    """Where the BFF sends a browser to sign in, and whether a verifier can sign in there."""
+
+    authorize_url: str = "https://github.com/login/oauth/authorize"
+    # True: the provider is a stand-in that signs in, without a prompt, whichever account
+    # the browser names in `login` (GitHub's account hint). The suite then takes the whole
+    # sign-in, code exchange included; against GitHub itself it cannot.
+    stand_in: bool = False
 
 
 class TlsExpectations(Strict):
@@ -211,6 +223,7 @@ class Profile(Strict):
         default_factory=dict
     )
     tls: TlsExpectations = TlsExpectations()
+    oauth: OAuthProvider = OAuthProvider()
     graphql: GraphQLSettings | None = None
     load: LoadProfile | None = None
     gates: dict[str, Severity] = Field(default_factory=dict)
@@ -246,6 +259,9 @@ class Profile(Strict):
             raise ValueError(f"base_url must be https://{self.host}[...]")
         if self.kind is Kind.PRODUCTION and self.allow_destructive:
             raise ValueError("allow_destructive is refused for a production target")
+        if self.kind is Kind.PRODUCTION and self.oauth.stand_in:
+            raise ValueError("oauth.stand_in is refused for a production target: its users "
+                             "sign in at GitHub")
         for ref in self.secrets.values():
             if isinstance(ref, KubernetesSecret) and self.kubernetes is None:
                 raise ValueError("a Kubernetes secret reference needs a 'kubernetes' section")
