@@ -105,6 +105,7 @@ def rule_settings(request: pytest.FixtureRequest) -> Settings:
         host=profile.host,
         namespace=kube.namespace if kube else None,
         storage_class=kube.storage_class if kube else None,
+        image_registries=profile.image_registries,
     )
 
 

@@ -39,6 +39,12 @@ class Mutation:
     extra_resource: str | None = None
     trees: tuple[str, ...] = ("staging", "production")
     expected_subjects: tuple[str, ...] = field(default=())
+    # Set when a rule has more than one mutation (the same defect in base and in an overlay).
+    variant: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.rule}-{self.variant}" if self.variant else self.rule
 
 
 def copy_manifests(dest: Path) -> Path:

@@ -167,4 +167,51 @@ env:
              edits=(Edit(BOTH_OVERLAYS[1], "LOG_LEVEL=info", "LOG_LEVEL=debug"),)),
     Mutation("OVL-PROD-NOT-SMALLER", "production frontend CPU limit below staging's",
              edits=(Edit("overlays/production/patches/scale.yaml", "cpu: 500m", "cpu: 200m"),)),
+    # Hardening (vvgate/rules/manifest/hardening.py): each defect once in base, and where
+    # an overlay can introduce it, once there too.
+    Mutation("BP-NO-HOSTPATH", "backend mounts a hostPath",
+             base_patches=(_pod("backend", "volumes:\n  - name: node-run\n    hostPath:\n"
+                                           "      path: /var/run"),)),
+    Mutation("BP-SECCOMP", "frontend pod without its seccomp profile",
+             base_patches=(_pod("frontend", "securityContext:\n  seccompProfile: null"),)),
+    Mutation("BP-INTERNAL-CLUSTERIP", "the backend Service made a LoadBalancer",
+             base_patches=("apiVersion: v1\nkind: Service\nmetadata:\n  name: backend\n"
+                           "spec:\n  type: LoadBalancer\n",)),
+    Mutation("BP-INTERNAL-CLUSTERIP", "the BFF's MongoDB given an external IP",
+             base_patches=("apiVersion: v1\nkind: Service\nmetadata:\n"
+                           "  name: mongodb-bff-headless\nspec:\n"
+                           "  externalIPs: [192.168.1.77]\n",), variant="mongo"),
+    Mutation("BP-IMAGE-REGISTRY", "overlays pull the BFF from another registry",
+             edits=tuple(Edit(f, "- name: ghcr.io/mloitzl/vinylvault-bff\n",
+                              "- name: ghcr.io/mloitzl/vinylvault-bff\n"
+                              "    newName: quay.io/someone/vinylvault-bff\n")
+                         for f in BOTH_OVERLAYS)),
+    Mutation("BP-IMAGE-REGISTRY", "rs-init Jobs pull mongo from a personal Docker Hub account",
+             edits=(Edit("base/mongodb/rs-init.yaml", "image: docker.io/library/mongo:",
+                         "image: someone/mongo:", 2),), variant="base"),
+    Mutation("BP-NETPOL-OPEN", "the backend's policy admits traffic from anywhere",
+             edits=(Edit("base/network/networkpolicies.yaml",
+                         "  ingress:\n    - from:\n        - podSelector:\n"
+                         "            matchLabels:\n              app: bff\n"
+                         "      ports:\n        - protocol: TCP\n          port: 4000\n",
+                         "  ingress:\n    - ports:\n        - protocol: TCP\n"
+                         "          port: 4000\n"),)),
+    Mutation("BP-NETPOL-OPEN", "the BFF may reach private addresses on 443",
+             edits=(Edit("base/network/networkpolicies.yaml",
+                         'except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]',
+                         'except: ["10.0.0.0/8"]', 2),), variant="private-egress"),
+    Mutation("BP-PSS-ENFORCE", "both namespaces labelled privileged",
+             edits=tuple(Edit(f"overlays/{env}/namespace.yaml", "enforce: restricted",
+                              "enforce: privileged") for env in ("staging", "production"))),
+    Mutation("PLAN-MONGO-AUTH", "the BFF's mongod without --keyFile",
+             edits=(Edit("base/mongodb/mongodb-bff.yaml",
+                         '"--bind_ip_all", "--keyFile", "/keyfile/keyfile"]',
+                         '"--bind_ip_all"]'),)),
+    Mutation("PLAN-NODE-ENV", "both overlays configure NODE_ENV=development",
+             edits=tuple(Edit(f, "NODE_ENV=production", "NODE_ENV=development")
+                         for f in BOTH_OVERLAYS)),
+    Mutation("PLAN-NODE-ENV", "the backend overrides NODE_ENV in base",
+             base_patches=(_container("backend", "backend",
+                                      "env:\n  - name: NODE_ENV\n    value: development"),),
+             variant="base"),
 ]

@@ -35,7 +35,10 @@ ENV_SAMPLE_MUST = (
 DEPLOY = re.compile(r"\b(kubectl\s+apply|kustomize\s+build|helm\s+(upgrade|install)|kubectl\s+set)")
 PRODUCTION = re.compile(r"overlays/production|vinylvault-production|\bproduction\b", re.I)
 IMAGE_BUILD = re.compile(r"docker/build-push-action|\bdocker\s+(build|push)\b|buildx\s+build")
-SHA_TAG = re.compile(r"github\.sha|type=sha\b|GITHUB_SHA")
+# However the workflow computes the commit: the context, the env var, metadata-action's
+# type=sha, or git itself ($(git rev-parse --short HEAD), `git log -1 --format=%h`).
+SHA_TAG = re.compile(r"github\.sha|type=sha\b|GITHUB_SHA|git\s+rev-parse\b[^\n]*HEAD"
+                     r"|git\s+log\b[^\n]*--(?:format|pretty)[= ]\S*%h")
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,10 @@ from vvgate.rules.model import (
 
 SECRETS_DOC = "SECRETS.md"
 PAIR = ("staging", "production")
+# `kubectl [-n NS] create secret generic|tls|docker-registry NAME`, flags anywhere before NAME.
+_KUBECTL_SECRET = re.compile(
+    r"kubectl\s+(?:(?:-n|--namespace)[ =]\S+\s+)?create\s+secret\s+"
+    r"(?:generic|tls|docker-registry)\s+(?:(?:-n|--namespace)[ =]\S+\s+)?([a-z0-9][a-z0-9.-]*)")
 _TABLE_NAME = re.compile(r"`([a-z0-9][a-z0-9.-]*)`")
 
 
@@ -45,15 +49,27 @@ class Case:
         return f"{self.info.id}:{self.subject}"
 
 
-def documented_secrets(root: Path | None) -> frozenset[str]:
-    """Secret names in the first column of SECRETS.md's tables."""
-    if root is None or not (root / SECRETS_DOC).is_file():
-        return frozenset()
+def _secret_docs(root: Path | None, directory: Path | None) -> list[Path]:
+    """SECRETS.md at the manifests root, and any Markdown file in the tree's own folder."""
+    found = [root / SECRETS_DOC] if root is not None else []
+    if directory is not None:
+        found += sorted(directory.glob("*.md"))
+    return list(dict.fromkeys(p for p in found if p.is_file()))
+
+
+def documented_secrets(root: Path | None, directory: Path | None = None) -> frozenset[str]:
+    """Secret names a tree's documentation gives: the first column of SECRETS.md's tables,
+    and the names of `kubectl create secret` commands in any Markdown beside the tree."""
     names: set[str] = set()
-    for line in (root / SECRETS_DOC).read_text(encoding="utf-8").splitlines():
-        cells = line.split("|")
-        if line.startswith("|") and len(cells) > 2:
-            names.update(_TABLE_NAME.findall(cells[1]))
+    for doc in _secret_docs(root, directory):
+        text = doc.read_text(encoding="utf-8", errors="replace")
+        names.update(_KUBECTL_SECRET.findall(text))
+        if doc.name != SECRETS_DOC:
+            continue
+        for line in text.splitlines():
+            cells = line.split("|")
+            if line.startswith("|") and len(cells) > 2:
+                names.update(_TABLE_NAME.findall(cells[1]))
     return frozenset(names)
 
 
@@ -63,7 +79,7 @@ def build_tree(target: KustomizeTarget) -> Tree:
     objects = tuple(ManifestObject(target.name, doc, origin)
                     for doc, origin in zip(rendered.documents, origins, strict=True))
     return Tree(target.name, objects, target.directory, target.root,
-                documented_secrets(target.root))
+                documented_secrets(target.root, target.directory))
 
 
 def load_trees(path: Path) -> list[Tree]:

@@ -19,6 +19,7 @@ from vvgate.errors import ConfigError
 from vvgate.gates.catalog import GATES, Severity
 from vvgate.load.steps import STEPS
 from vvgate.paths import STATE_DIR, TARGETS_DIR
+from vvgate.rules.model import DEFAULT_REGISTRIES
 
 
 class Strict(BaseModel):
@@ -230,6 +231,8 @@ class Profile(Strict):
     waivers: tuple[Waiver, ...] = ()
     allow_destructive: bool = False
     allow_synthetic_users: bool = True
+    # Where the static gate lets images come from: registry/path prefixes.
+    image_registries: tuple[str, ...] = DEFAULT_REGISTRIES
 
     @field_validator("host")
     @classmethod

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from vvgate.rules.manifest import best_practice, overlay_rules, plan_rules, schema_rules
+from vvgate.rules.manifest import (
+    best_practice,
+    hardening,
+    overlay_rules,
+    plan_rules,
+    schema_rules,
+)
 from vvgate.rules.model import ObjectRule, PairRule, TreeRule
 
 Rule = ObjectRule | TreeRule | PairRule
@@ -10,6 +16,7 @@ Rule = ObjectRule | TreeRule | PairRule
 ALL_RULES: tuple[Rule, ...] = (
     *schema_rules.RULES,
     *best_practice.RULES,
+    *hardening.RULES,
     *plan_rules.RULES,
     *overlay_rules.RULES,
 )

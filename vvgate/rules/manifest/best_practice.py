@@ -23,6 +23,7 @@ from vvgate.rules.model import (
     Tree,
     TreeRule,
     Violation,
+    advice,
 )
 
 SECRET_NAME = re.compile(
@@ -32,6 +33,9 @@ URI_CREDENTIALS = re.compile(r"://([^:/@\s]+):([^@\s]+)@")
 # Kubelet-expanded references to other env entries, e.g. $(MONGODB_PASSWORD).
 ENV_REFERENCE = re.compile(r"^\$\([A-Za-z_][A-Za-z0-9_]*\)$")
 PEM_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+# Where a secret lives, not the secret: `..._KEY_PATH=/secrets/key.pem`, `..._FILE=...`.
+FILE_REFERENCE_NAME = re.compile(r"_(PATH|FILE|DIR|DIRECTORY)$", re.I)
+ABSOLUTE_PATH = re.compile(r"^/[\w.@/-]*$")
 
 
 def _info(rule_id: str, title: str, hint: str, phase: str = "phase4") -> RuleInfo:
@@ -233,7 +237,10 @@ def _secret_looking(name: str, value: str) -> str | None:
     uri = URI_CREDENTIALS.search(value)
     if uri and not ENV_REFERENCE.match(uri.group(2)):
         return "holds a URI with an inline password"
-    if SECRET_NAME.search(name) and value.strip() and not ENV_REFERENCE.match(value.strip()):
+    literal = value.strip()
+    if FILE_REFERENCE_NAME.search(name) or ABSOLUTE_PATH.match(literal):
+        return None
+    if SECRET_NAME.search(name) and literal and not ENV_REFERENCE.match(literal):
         return f"{name} looks like a secret but is a literal value"
     return None
 
@@ -292,15 +299,15 @@ RULES: list[ObjectRule | TreeRule] = [
           "add a livenessProbe", _probe_check("livenessProbe"), is_long_running),
     _rule("BP-READINESS-PROBE", "Long-running containers have a readiness probe",
           "add a readinessProbe", _probe_check("readinessProbe"), is_long_running),
-    _rule("BP-PROBES-DISTINCT", "Readiness differs from liveness",
+    advice(_rule("BP-PROBES-DISTINCT", "Readiness differs from liveness",
           "probe readiness on its own endpoint or with its own thresholds",
-          check_probes_distinct, is_long_running),
+          check_probes_distinct, is_long_running)),
     _rule("BP-IMAGE-TAG", "Images carry a pinned tag, not latest",
           "pin the image to a version or sha-<commit> tag", check_image_tag),
-    _rule("BP-PDB", "Multi-replica workloads have a PodDisruptionBudget",
-          "add a PodDisruptionBudget selecting the pods", check_pdb, is_long_running),
-    _rule("BP-SPREAD", "Multi-replica workloads spread over nodes",
-          "add podAntiAffinity or topologySpreadConstraints", check_spread, is_long_running),
+    advice(_rule("BP-PDB", "Multi-replica workloads have a PodDisruptionBudget",
+          "add a PodDisruptionBudget selecting the pods", check_pdb, is_long_running)),
+    advice(_rule("BP-SPREAD", "Multi-replica workloads spread over nodes",
+          "add podAntiAffinity or topologySpreadConstraints", check_spread, is_long_running)),
     _rule("BP-NETPOL-COVERAGE", "Every workload has its own NetworkPolicy",
           "add a NetworkPolicy selecting the pods that allows only their flows",
           check_netpol_coverage, phase="phase5"),

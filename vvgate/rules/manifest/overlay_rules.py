@@ -20,6 +20,7 @@ from vvgate.rules.model import (
     Tree,
     TreeRule,
     Violation,
+    advice,
 )
 
 # Kustomize's generator suffix: a dash and ten characters of its own alphabet.
@@ -199,8 +200,8 @@ RULES: list[TreeRule | PairRule] = [
                    "resources, volume sizes and image tags",
                    "move the difference into base, or make it one of the allowed"),
              check_only_expected_diffs),
-    PairRule(_info("OVL-PROD-NOT-SMALLER", "Production is never smaller than staging",
+    advice(PairRule(_info("OVL-PROD-NOT-SMALLER", "Production is never smaller than staging",
                    "raise production's replicas, resources or volume sizes"),
-             check_prod_not_smaller),
+             check_prod_not_smaller)),
 ]
 

@@ -21,14 +21,16 @@ class Environment:
     mongo_storage: tuple[tuple[str, str], ...]
 
 
+PRODUCTION_ISSUER = "letsencrypt-prod"
+
 SEED_ENVIRONMENTS = {
     "staging": Environment(
         "vinylvault-staging", "vinylvault.antisozializer.org", "vinylvault-staging-tls",
-        "letsencrypt-prod", (("mongodb-bff", "10Gi"), ("mongodb-backend", "50Gi")),
+        PRODUCTION_ISSUER, (("mongodb-bff", "10Gi"), ("mongodb-backend", "50Gi")),
     ),
     "production": Environment(
         "vinylvault-production", "vinylvault.loitzl.com", "vinylvault-production-tls",
-        "letsencrypt-prod", (("mongodb-bff", "20Gi"), ("mongodb-backend", "100Gi")),
+        PRODUCTION_ISSUER, (("mongodb-bff", "20Gi"), ("mongodb-backend", "100Gi")),
     ),
     # The project's own overlay for the local Kubernetes API; not part of the seed.
     "local": Environment(

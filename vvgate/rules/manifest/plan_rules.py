@@ -9,6 +9,7 @@ import yaml
 
 from vvgate.kube.kustomize import UNKNOWN_KEYS_MARKER
 from vvgate.rules.manifest import plan_expectations as plan
+from vvgate.rules.manifest import roles
 from vvgate.rules.manifest.best_practice import is_workload
 from vvgate.rules.manifest.quantity import parse
 from vvgate.rules.manifest.workload import containers, get, pod_labels, pod_spec, selector_matches
@@ -21,6 +22,7 @@ from vvgate.rules.model import (
     Tree,
     TreeRule,
     Violation,
+    advice,
 )
 
 
@@ -72,8 +74,12 @@ def check_ingress_issuer(obj: ManifestObject, tree: Tree, s: Settings) -> Iterat
     path = f"metadata.annotations[{plan.ISSUER_ANNOTATION}]"
     if not issuer:
         yield Violation(path, "no cert-manager cluster-issuer annotation")
-    elif env is not None and issuer != env.issuer:
-        yield Violation(path, f"issuer {issuer!r}, expected {env.issuer!r}")
+    else:
+        # Staging and production alike get browser-trusted certificates: an overlay of any
+        # name is held to the plan's production issuer unless it is one the plan knows.
+        want = env.issuer if env is not None else plan.PRODUCTION_ISSUER
+        if issuer != want:
+            yield Violation(path, f"issuer {issuer!r}, expected {want!r}")
 
 
 def check_ingress_class(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[Violation]:
@@ -136,7 +142,15 @@ def check_ingress_paths(obj: ManifestObject, tree: Tree, s: Settings) -> Iterato
 # --- Storage and MongoDB ---------------------------------------------------
 
 def _is_mongo(obj: ManifestObject) -> bool:
-    return obj.kind == "StatefulSet" and obj.name in plan.MONGO
+    return roles.is_mongo(obj)
+
+
+def _planned_mongo(obj: ManifestObject) -> plan.Mongo:
+    want = plan.MONGO.get(obj.name)
+    if want is None:
+        raise NotApplicable(f"{obj.name} is a MongoDB StatefulSet the seed plan does not name "
+                            f"({', '.join(plan.MONGO)}): no planned replica set to compare")
+    return want
 
 
 def _claim(obj: ManifestObject) -> tuple[str, Mapping[str, Any]] | None:
@@ -192,9 +206,9 @@ def check_mongo_size(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[V
 
 
 def check_mongo_replica_set(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[Violation]:
-    want = plan.MONGO[obj.name]
-    for path, c in containers(obj, init=False):
-        words = [str(w) for w in [*(c.get("command") or []), *(c.get("args") or [])]]
+    want = _planned_mongo(obj)
+    for path, c in roles.mongod_containers(obj):
+        words = roles.command_words(c)
         names = [words[i + 1] for i, w in enumerate(words[:-1]) if w == "--replSet"]
         names += [w.split("=", 1)[1] for w in words if w.startswith("--replSet=")]
         if names != [want.replica_set]:
@@ -252,8 +266,13 @@ def _service_selects(svc: ManifestObject, obj: ManifestObject) -> bool:
 
 
 def check_mongo_headless(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[Violation]:
-    want = plan.MONGO[obj.name].headless
-    if obj.spec.get("serviceName") != want:
+    planned = plan.MONGO.get(obj.name)
+    named = obj.spec.get("serviceName")
+    want = planned.headless if planned else str(named or "")
+    if not want:
+        yield Violation("spec.serviceName", "no serviceName: the members have no stable names")
+        return
+    if named != want:
         yield Violation("spec.serviceName",
                         f"serviceName {obj.spec.get('serviceName')!r}, expected {want!r}")
     svc = tree.find("Service", want)
@@ -276,8 +295,18 @@ def _peer_labels(peer: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return labels if labels else None
 
 
+def _mongo_clients(obj: ManifestObject, tree: Tree) -> set[str]:
+    """The `app` labels that may connect: the plan's clients, or for a database the plan does
+    not name, the BFF and the backend wherever the tree runs them."""
+    planned = plan.MONGO.get(obj.name)
+    if planned is not None:
+        return {*planned.clients, obj.name}
+    return {str(labels.get("app")) for labels in roles.labels_of_role(tree, "bff", "backend")
+            } | {str(pod_labels(obj).get("app") or obj.name)}
+
+
 def check_mongo_isolation(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[Violation]:
-    allowed = {*plan.MONGO[obj.name].clients, obj.name, *plan.MONGO_PEERS}
+    allowed = {*_mongo_clients(obj, tree), *plan.MONGO_PEERS}
     selecting = [
         p for p in tree.of_kind("NetworkPolicy")
         if p.namespace == obj.namespace
@@ -305,12 +334,18 @@ def check_mongo_isolation(obj: ManifestObject, tree: Tree, s: Settings) -> Itera
 # --- Application -----------------------------------------------------------
 
 def _is_app(obj: ManifestObject) -> bool:
-    return obj.kind == "Deployment" and obj.name in plan.APPS
+    return roles.app_role(obj) is not None
+
+
+def _planned_app(obj: ManifestObject) -> plan.App:
+    role = roles.app_role(obj)
+    assert role is not None  # only applied to applications
+    return plan.APPS[role]
 
 
 def _main_container(obj: ManifestObject) -> tuple[str, Mapping[str, Any]] | None:
     found = containers(obj, init=False)
-    named = [c for c in found if c[1].get("name") == obj.name]
+    named = [c for c in found if c[1].get("name") in (obj.name, roles.app_role(obj))]
     chosen = named or found
     return chosen[0] if chosen else None
 
@@ -323,7 +358,7 @@ def _probe_path(probe: Any) -> str | None:
 
 
 def check_app_contract(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[Violation]:
-    want = plan.APPS[obj.name]
+    want = _planned_app(obj)
     main = _main_container(obj)
     if main is None:
         yield Violation("spec.template.spec.containers", "no container")
@@ -346,7 +381,7 @@ def check_app_contract(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator
 
 
 def check_app_resources(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[Violation]:
-    want = plan.APPS[obj.name]
+    want = _planned_app(obj)
     main = _main_container(obj)
     if main is None:
         return
@@ -444,7 +479,8 @@ def check_references(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[V
         if target is None:
             if kind == "Secret" and name in tree.documented_secrets:
                 continue
-            where = ("neither defined in this tree nor listed in SECRETS.md"
+            where = ("neither defined in this tree nor documented (a SECRETS.md at the "
+                     "manifests root or Markdown beside the overlay)"
                      if kind == "Secret" else "not defined in this tree")
             yield Violation(path, f"{kind} {name!r} is {where}")
             continue
@@ -533,9 +569,9 @@ RULES: list[ObjectRule | TreeRule] = [
           check_storage_class, _nfs_class),
     _rule("PLAN-MONGO-STORAGE", "Mongo volumes are on the NFS class with Retain",
           "storageClassName: nfs-mongodb (reclaimPolicy Retain)", check_mongo_storage, _is_mongo),
-    _rule("PLAN-MONGO-SIZE", "Mongo volumes have the seed's size for the environment",
+    advice(_rule("PLAN-MONGO-SIZE", "Mongo volumes have the seed's size for the environment",
           "set volumeClaimTemplates[].spec.resources.requests.storage", check_mongo_size,
-          _is_mongo),
+          _is_mongo)),
     _rule("PLAN-MONGO-REPLSET", "Mongo runs the planned replica set with 3 members",
           "args: [--replSet, rs-bff|rs-backend, ...] and replicas: 3",
           check_mongo_replica_set, _is_mongo),
@@ -553,17 +589,18 @@ RULES: list[ObjectRule | TreeRule] = [
     _rule("PLAN-APP-CONTRACT", "Deployments have the contract's ports and probes",
           "frontend :80 GET /, bff :3000 /health + /ready, backend :4000 /health",
           check_app_contract, _is_app),
-    _rule("PLAN-APP-RESOURCES", "Deployments have at least the seed's memory",
+    advice(_rule("PLAN-APP-RESOURCES", "Deployments have at least the seed's memory",
           "backend/bff 256Mi-512Mi, frontend 128Mi-256Mi (or more)", check_app_resources,
-          _is_app),
+          _is_app)),
     _tree("PLAN-SERVICES", "The contract's Services exist",
           "add Services frontend:80, bff:3000 (sessionAffinity ClientIP), backend:4000",
           check_services, _has_apps),
-    _tree("PLAN-HPA", "Each app Deployment has an HPA of 2-4 replicas on CPU",
+    advice(_tree("PLAN-HPA", "Each app Deployment has an HPA of 2-4 replicas on CPU",
           "add an autoscaling/v2 HPA with minReplicas >= 2, maxReplicas <= 4, CPU metric",
-          check_hpas, _has_apps),
+          check_hpas, _has_apps)),
     _rule("PLAN-REFERENCES", "Workloads use only Secrets and ConfigMaps that exist",
-          "define it in the overlay (generator) or list it in manifests/SECRETS.md",
+          "define it in the overlay (generator) or document it: a SECRETS.md table at the "
+          "manifests root, or `kubectl create secret` in Markdown beside the overlay",
           check_references, is_workload),
     _tree("PLAN-INVENTORY", "The overlay holds every workload and the Ingress the plan names",
           "add the missing object (Deployments backend/bff/frontend, StatefulSets "
