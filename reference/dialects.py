@@ -38,6 +38,9 @@ DIALECTS: dict[str, Dialect] = {
         Dialect("oauth-state-cookie",
                 "GET /auth/github keeps its OAuth state in a signed cookie of its own and "
                 "creates no session", ("bff",)),
+        Dialect("return-to-refused",
+                "GET /auth/github answers 400 to a return_to that is not a path of this site, "
+                "instead of dropping it", ("bff",)),
         Dialect("extra-unique-indexes",
                 "tenant databases keep a unique index on releases.externalId and a sparse unique "
                 "one on records.recordNo, made on first use; the registry a sparse unique index "

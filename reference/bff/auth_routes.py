@@ -95,6 +95,9 @@ def routes(store: SessionStore, backend: Backend, public_url: str,
         if faults.active("open-return-to") and return_to:
             # Fault: return_to packed into the state as given, for the callback to follow.
             state = _pack({"nonce": state, "returnTo": return_to})
+        elif (return_to and not _same_origin_path(return_to)
+              and dialects.active("return-to-refused")):
+            return JSONResponse({"error": "invalid return_to"}, status_code=400)
         if not _same_origin_path(return_to):
             return_to = None
         if dialects.active("oauth-state-cookie"):

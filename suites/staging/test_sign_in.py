@@ -102,7 +102,10 @@ def test_signing_in_gives_the_session_a_new_id(signs_in: SignInAs, http: TargetH
 
 @pytest.mark.parametrize("return_to", oauth.FOREIGN_RETURN_TO)
 def test_signing_in_never_lands_off_site(signs_in: SignInAs, return_to: str) -> None:
-    result = _landed(signs_in("offsite", Browser(), return_to))
+    result = signs_in("offsite", Browser(), return_to)
+    if result.provider is None and 400 <= result.start.status_code < 500:
+        return  # the BFF refused the foreign return_to before sending anyone to sign in
+    _landed(result)
     assert result.callback is not None
     assert not oauth.names_foreign_host(oauth.location(result.callback)), (
         f"signed in with return_to={return_to}, the browser is sent to "
