@@ -30,6 +30,10 @@ def prodlike(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[st
         profile.update(name="prodlike", kind="production", allow_destructive=False,
                        allow_synthetic_users=False,
                        gates={"storage": "advisory", "rollout": "advisory"})
+        # Production's users sign in at GitHub: a stand-in is refused there, so this
+        # production-like profile names the local provider without calling it one (the
+        # sign-in checks then skip, saying why).
+        profile["oauth"]["stand_in"] = False
         path = state / "prodlike.yaml"
         path.write_text(yaml.safe_dump(profile))
         yield env, path
