@@ -22,6 +22,7 @@ from pymongo import MongoClient
 
 from reference import envfile, signing
 from reference.tenancy import personal_tenant, tenant_database
+from vvgate.access.browser import Browser
 from vvgate.targets.profile import Profile
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -128,26 +129,17 @@ class Target:
                 return_to: str | None = None) -> tuple[httpx.Response, str | None]:
         """Signs `login` in at the GitHub stand-in; the callback's answer and the session
         cookie the browser holds afterwards. `cookie` is a session cookie held before."""
-        jar = {"vinylvault.sid": cookie} if cookie else {}
-
-        def cookies() -> dict[str, str]:
-            return {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())} if jar else {}
-
-        def keep(response: httpx.Response) -> None:
-            for value in response.headers.get_list("set-cookie"):
-                name, _, rest = value.partition("=")
-                jar[name] = rest.split(";")[0]
-
-        start = self.request("GET", "/auth/github", headers=cookies(),
+        browser = Browser({"vinylvault.sid": cookie} if cookie else {})
+        start = self.request("GET", "/auth/github", headers=browser.header(),
                              params={"return_to": return_to} if return_to else None)
-        keep(start)
+        browser.keep(start)
         with httpx.Client(trust_env=False, timeout=10) as github:
             back = github.get(start.headers["location"] + f"&login={login}")
         assert back.status_code == 302, back.text
         callback = self.request("GET", back.headers["location"].split(self.host, 1)[1],
-                                headers=cookies())
-        keep(callback)
-        return callback, jar.get("vinylvault.sid") or None
+                                headers=browser.header())
+        browser.keep(callback)
+        return callback, browser.cookies.get("vinylvault.sid") or None
 
     # -- synthetic users, the way the contract says a verifier may create them ------------
 

@@ -130,7 +130,7 @@ def check_mongo_auth(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[V
         if "--noauth" in words or "--transitionToAuth" in words:
             yield Violation(f"{path}.args", "mongod starts with authentication switched off")
             continue
-        if _flag_value(words, "--replSet") is not None or "--replSet" in words:
+        if _flag_value(words, "--replSet") is not None:
             if _flag_value(words, "--keyFile") is None:
                 yield Violation(f"{path}.args", "replica-set member without --keyFile: members "
                                                 "do not authenticate each other, and mongod "
