@@ -42,9 +42,15 @@ def signs_in(profile: Profile, http: TargetHttp, world: SyntheticWorld) -> SignI
     def as_(label: str, browser: Browser, return_to: str | None = None) -> SignIn:
         login = world.sign_in_login(label)
         try:
-            return sign_in(http, browser, profile.oauth.authorize_url, login, return_to)
+            result = sign_in(http, browser, profile.oauth.authorize_url, login, return_to)
         finally:
             world.adopt(login)
+        limited = [r for r in (result.start, result.callback) if r is not None
+                   and r.status_code == 429]
+        if limited:
+            inconclusive(f"{limited[0].request.url.path} met the rate limit (429): the "
+                         "sign-in was not judged")
+        return result
     return as_
 
 
