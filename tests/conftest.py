@@ -46,6 +46,11 @@ class SuiteRun:
     def gate(self, name: str) -> dict[str, Any]:
         return next(g for g in self.gates()["gates"] if g["name"] == name)
 
+    def problems(self) -> list[str]:
+        """Each failing or inconclusive check in a line, for an assertion's message."""
+        return [f"{g['name']} {g['verdict']}: {x.get('message') or x.get('reason')}"[:240]
+                for g in self.gates()["gates"] for x in [*g["failures"], *g["inconclusive"]]]
+
 
 class Workspace:
     """A throwaway suite tree and profile, run through `vvgate run`."""

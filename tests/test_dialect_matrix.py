@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT, SuiteRun
+from conftest import PROJECT
 from live_target import LIVE, LocalTarget, modules_of
 from reference.dialects import DIALECTS
 from reference.faults import FAULTS
@@ -26,12 +26,8 @@ CASES = [*DIALECTS, ALL]
 LIVE_GATES = ("database", "auth", "graphql", "tenancy", "ownership", "headers", "health")
 SCHEMA_GATES = ("auth", "graphql", "tenancy", "ownership")  # whose requests dialects change
 CAUGHT = [n for n, f in FAULTS.items() if f.gate in SCHEMA_GATES]
+ACCESS = ("auth", "ownership")
 NO_CLUSTER = {"storage": "not-run", "rollout": "not-run"}
-
-
-def _problems(run: SuiteRun) -> list[str]:
-    return [f"{g['name']} {g['verdict']}: {x.get('message') or x.get('reason')}"[:240]
-            for g in run.gates()["gates"] for x in [*g["failures"], *g["inconclusive"]]]
 
 
 @pytest.mark.parametrize("dialect", CASES)
@@ -41,20 +37,34 @@ def test_a_correct_deployment_in_any_dialect_passes_every_gate(local_target: Loc
     run = local_target.gate() if dialect == ALL else local_target.gate(*LIVE_GATES)
     verdicts = {g["name"]: g["verdict"] for g in run.gates()["gates"]}
     wrong = {g: v for g, v in verdicts.items() if v != "pass" and NO_CLUSTER.get(g) != v}
-    assert not wrong and run.code == 0, (dialect, wrong, _problems(run))
+    assert not wrong and run.code == 0, (dialect, wrong, run.problems())
     assert set(verdicts) >= set(LIVE_GATES) | ({"tls"} if dialect == ALL else set())
     assert "every request is built from it" in run.stdout
 
 
-@pytest.mark.parametrize("fault", CAUGHT)
-def test_with_every_dialect_each_fault_still_fails_exactly_its_gate(local_target: LocalTarget,
-                                                                    fault: str) -> None:
+def _with_every_dialect_the_fault_fails_exactly_its_gate(local_target: LocalTarget,
+                                                         fault: str) -> None:
     local_target.restart("--dialect", ALL, "--fault", fault)
     run = local_target.gate(*SCHEMA_GATES)
     doc = run.gates()
     failed = [g["name"] for g in doc["gates"] if g["verdict"] == "fail"]
-    assert failed == [FAULTS[fault].gate], (fault, _problems(run))
-    assert doc["unverified_gates"] == [], (fault, _problems(run))
+    assert failed == [FAULTS[fault].gate], (fault, run.problems())
+    assert doc["unverified_gates"] == [], (fault, run.problems())
+
+
+# Two units for the parallel selftest run (xdist's loadscope), each with a target of its own.
+class TestAccessFaults:
+    @pytest.mark.parametrize("fault", [f for f in CAUGHT if FAULTS[f].gate in ACCESS])
+    def test_with_every_dialect_each_fault_still_fails_exactly_its_gate(
+            self, local_target: LocalTarget, fault: str) -> None:
+        _with_every_dialect_the_fault_fails_exactly_its_gate(local_target, fault)
+
+
+class TestDataFaults:
+    @pytest.mark.parametrize("fault", [f for f in CAUGHT if FAULTS[f].gate not in ACCESS])
+    def test_with_every_dialect_each_fault_still_fails_exactly_its_gate(
+            self, local_target: LocalTarget, fault: str) -> None:
+        _with_every_dialect_the_fault_fails_exactly_its_gate(local_target, fault)
 
 
 def test_with_every_dialect_the_load_journeys_pass(local_target: LocalTarget,
@@ -72,7 +82,7 @@ def test_with_every_dialect_the_load_journeys_pass(local_target: LocalTarget,
                                          *modules_of(("load",)), "--", "-m", "slow",
                                          "-p", "no:randomly")
     gate = run.gate("load")
-    assert gate["verdict"] == "pass", _problems(run)
+    assert gate["verdict"] == "pass", run.problems()
     endpoints = gate["data"]["endpoints"]
     for step in ("setup.record.create", "record.create", "record.read", "record.delete",
                  "records.list"):
@@ -88,7 +98,7 @@ def test_without_a_schema_the_contracts_minimal_shapes_still_pass(local_target: 
     del profile["graphql"]
     run = local_target.gate_with_profile(profile, tmp_path, "--gate", "auth",
                                          "--gate", "tenancy", LIVE, "--", "-m", "not slow")
-    assert run.code == 0, _problems(run)
+    assert run.code == 0, run.problems()
     assert "GraphQL schema: none" in run.stdout
     assert run.gates()["run"]["notes"][0].startswith("GraphQL schema: none")
 
@@ -103,7 +113,7 @@ def test_requests_the_served_schema_rejects_are_inconclusive(local_target: Local
     run = local_target.gate_with_profile(profile, tmp_path, "--gate", "auth", LIVE, "--",
                                          "-m", "not slow", "-k", "anonymous_caller_is_refused")
     auth = run.gate("auth")
-    assert run.code == 3 and auth["verdict"] == "inconclusive", _problems(run)
+    assert run.code == 3 and auth["verdict"] == "inconclusive", run.problems()
     assert auth["failures"] == []
     unsure = {x["test"].split("[")[-1].rstrip("]"): x["reason"] for x in auth["inconclusive"]}
     assert {"createRecord", "updateRecord", "createTenant"} <= set(unsure), unsure

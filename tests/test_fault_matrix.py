@@ -8,8 +8,11 @@ as on a new pod. Everything else restarts only where the fault set changed.
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from live_target import LocalTarget, modules_of
@@ -18,13 +21,16 @@ from vvgate.gates.catalog import GATES, Severity
 from vvgate.targets.secret_store import read_env_file
 
 # The load gate runs Locust for a while; its own selftests cover its faults.
-CASES = [None, *(name for name, fault in FAULTS.items() if fault.gate != "load")]
+FAULT_CASES = [name for name, fault in FAULTS.items() if fault.gate != "load"]
 # Their leaf fails verification, so the other gates pin to the one the tls scan recorded.
 PINNED = {"wrong-host-cert", "untrusted-cert", "weak-leaf-key", "sha1-leaf"}
 
 
-@pytest.mark.parametrize("fault", CASES, ids=[c or "no-fault" for c in CASES])
-def test_exactly_the_broken_gate_fails(local_target: LocalTarget, fault: str | None) -> None:
+def _of(*gates: str) -> list[str]:
+    return [name for name in FAULT_CASES if FAULTS[name].gate in gates]
+
+
+def _exactly_the_broken_gate_fails(local_target: LocalTarget, fault: str | None) -> None:
     local_target.restart(*(["--fault", fault] if fault else []))
     run = local_target.gate()
     doc = run.gates()
@@ -62,6 +68,42 @@ def test_exactly_the_broken_gate_fails(local_target: LocalTarget, fault: str | N
         assert not leaked, f"{name} contains the values of {leaked}"
 
 
+# One class per family of gates: each is a unit the parallel selftest run (xdist's
+# loadscope) hands to one worker, with a local target of its own.
+class TestRequestGates:
+    @pytest.mark.parametrize("fault", _of("auth", "ownership"))
+    def test_exactly_the_broken_gate_fails(self, local_target: LocalTarget, fault: str) -> None:
+        _exactly_the_broken_gate_fails(local_target, fault)
+
+
+class TestSchemaGates:
+    @pytest.mark.parametrize("fault", _of("graphql", "tenancy"))
+    def test_exactly_the_broken_gate_fails(self, local_target: LocalTarget, fault: str) -> None:
+        _exactly_the_broken_gate_fails(local_target, fault)
+
+
+class TestResponseGates:
+    @pytest.mark.parametrize("fault", _of("headers"))
+    def test_exactly_the_broken_gate_fails(self, local_target: LocalTarget, fault: str) -> None:
+        _exactly_the_broken_gate_fails(local_target, fault)
+
+
+class TestTransportGates:
+    @pytest.mark.parametrize("fault", [None, *_of("tls", "tls-suites", "database", "health")],
+                             ids=lambda c: c or "no-fault")
+    def test_exactly_the_broken_gate_fails(self, local_target: LocalTarget,
+                                           fault: str | None) -> None:
+        _exactly_the_broken_gate_fails(local_target, fault)
+
+
+def test_every_fault_has_a_case() -> None:
+    families = (TestRequestGates, TestSchemaGates, TestResponseGates, TestTransportGates)
+    covered = [mark.args[1] for cls in families
+               for mark in cls.test_exactly_the_broken_gate_fails.pytestmark]
+    cases = [c for values in covered for c in values if c is not None]
+    assert sorted(cases) == sorted(FAULT_CASES), set(FAULT_CASES) ^ set(cases)
+
+
 def test_a_profile_makes_an_advisory_gate_block(local_target: LocalTarget,
                                                 tmp_path: Path) -> None:
     local_target.restart("--fault", "member-edits-any")
@@ -81,3 +123,31 @@ def test_an_unrefused_read_shows_what_real_ids_hand_out(local_target: LocalTarge
     [failure] = run.gate("auth")["failures"]
     assert "test_anonymous_caller_is_refused[user]" in failure["test"]
     assert "real ids it answered" in failure["message"] and "@invalid.test" in failure["message"]
+
+
+def _spend_rate_limit(profile: dict[str, Any], path: str, cap: int = 200) -> int:
+    """GETs `path` until the target answers 429 (at most `cap` times): the window another run
+    or a user spent. Returns the number of requests it took."""
+    context = ssl.create_default_context(cafile=profile["ca_bundle"])
+    host = profile["host"]
+    with httpx.Client(verify=context) as client:
+        for sent in range(1, cap + 1):
+            response = client.get(f"https://{profile['address_override']}{path}",
+                                  headers={"Host": host}, extensions={"sni_hostname": host})
+            if response.status_code == 429:
+                return sent
+    raise AssertionError(f"{path} never answered 429 in {cap} requests")
+
+
+def test_a_spent_rate_limit_window_is_inconclusive_never_a_defect(
+        local_target: LocalTarget) -> None:
+    local_target.restart()
+    _spend_rate_limit(local_target.profile(), "/auth/github")
+    run = local_target.gate("auth")
+    auth = run.gate("auth")
+    assert auth["failures"] == [] and auth["verdict"] == "inconclusive", run.problems()
+    unsure = {x["test"]: x["reason"] for x in auth["inconclusive"]}
+    # logout asserts its status: without the window it would call the 429 a defect
+    [logout] = [r for t, r in unsure.items() if "test_logout_ends_the_session" in t]
+    assert "POST /auth/logout with 429 (rate limit)" in logout, logout
+    assert run.code == 3

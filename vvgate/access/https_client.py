@@ -87,6 +87,8 @@ class TargetHttp:
             request = response.request
             evidence.exchange(f"{request.method} {request.url.path} -> {response.status_code}",
                               render_request(request), render_response(response))
+            if response.status_code == 429:
+                evidence.rate_limited.append(f"{request.method} {request.url.path}")
         # Each check chooses its own cookies; a jar would carry one check's session into the next.
         self._client.cookies.clear()
 

@@ -1,7 +1,8 @@
 """Which of the three outcomes a check's report stands for.
 
-A failed assertion (or `pytest.fail`) is a defect observed: the check failed. `Inconclusive`,
-and any other exception, means the check could not be carried out: the report becomes an
+A failed assertion (or `pytest.fail`) is a defect observed: the check failed, unless the
+target answered one of its requests with 429. `Inconclusive`, and any other exception, means
+the check could not be carried out: the report becomes an
 inconclusive one, its traceback kept as a section for whoever debugs the check. Registered
 before the redaction hooks, so they redact and collect the report as rewritten here.
 """
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from vvgate.gates.inconclusive import INCONCLUSIVE_ATTR, MARKER, Inconclusive, is_inconclusive
-from vvgate.gates.run import RUN
+from vvgate.gates.run import EVIDENCE, RUN
 
 # Exceptions that mean "the check looked and saw a defect".
 DEFECT = (AssertionError, pytest.fail.Exception)
@@ -41,6 +42,15 @@ def pytest_runtest_makereport(
         return
     if excinfo.errisinstance(Inconclusive):
         setattr(report, INCONCLUSIVE_ATTR, True)
+        return
+    evidence = item.stash.get(EVIDENCE, None)
+    limited = evidence.rate_limited if evidence is not None else []
+    if report.failed and limited:
+        # Whatever it asserted, the check met the rate limit on the way: a window another run
+        # (or user) spent says nothing of the property, so it is not judged.
+        more = f" (and {len(limited) - 1} more)" if len(limited) > 1 else ""
+        _as_inconclusive(report, item, f"the target answered {limited[0]} with 429 (rate "
+                                       f"limit){more}: the check was not judged")
     elif report.failed and not excinfo.errisinstance(DEFECT):
         phase = {"setup": "in set-up", "call": "", "teardown": "in clean-up"}[call.when]
         where = f" {phase}" if phase else ""

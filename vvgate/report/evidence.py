@@ -19,6 +19,9 @@ class EvidenceItem:
 @dataclass
 class Evidence:
     items: list[EvidenceItem] = field(default_factory=list)
+    # Requests the target answered 429: a check that then fails saw the rate limit, not the
+    # property it looks at (vvgate/gates/outcome_hooks.py makes it inconclusive).
+    rate_limited: list[str] = field(default_factory=list)
 
     def text(self, name: str, content: str) -> None:
         self.items.append(EvidenceItem(name, "text", redact(content)))
