@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import socket
 
-from conftest import Workspace
+import pytest
+
+from conftest import PROJECT, Workspace
 
 OK = """
 import pytest
@@ -116,3 +118,87 @@ contexts:
   context: {{cluster: c, user: u}}
 current-context: x
 """
+
+
+# Bad input, each a row: (id, profile overrides (None: the profile as written by `raw`),
+# raw profile text, extra `vvgate run` arguments, what the one line must say). Every row exits
+# 2 with one line naming the input, no traceback, and no report folder left half-made.
+NOT_PEM = "not a certificate\n"
+BAD_INPUTS: list[tuple[str, dict[str, object] | None, str, tuple[str, ...], str]] = [
+    ("yaml", None, "name: demo\nkind: [oops\n", (), "malformed YAML"),
+    ("not-a-mapping", None, "- a\n- b\n", (), "a profile is a YAML mapping"),
+    ("empty-file", None, "", (), "a profile is a YAML mapping"),
+    ("misspelt-key", {"hots": "x"}, "", (), "hots"),
+    ("kind", {"kind": "prod"}, "", (), "kind"),
+    ("name", {"name": "Demo Target"}, "", (), "name"),
+    ("host-with-scheme", {"host": "https://demo.example.test"}, "", (), "host"),
+    ("base-url-http", {"base_url": "http://demo.example.test"}, "", (), "base_url"),
+    ("address", {"address_override": "demo:443"}, "", (), "address_override"),
+    ("http-port", {"http_port": "eighty"}, "", (), "http_port"),
+    ("waiver-date", {"waivers": [{"gate": "tls", "reason": "renewal pending upstream",
+                                  "expires": "2026-13-45"}]}, "", (), "waivers.0.expires"),
+    ("waiver-reason", {"waivers": [{"gate": "tls", "reason": "x",
+                                    "expires": "2030-01-01"}]}, "", (), "waivers.0.reason"),
+    ("waiver-subject", {"waivers": [{"reason": "renewal pending upstream",
+                                     "expires": "2030-01-01"}]}, "", (), "exactly one of"),
+    ("gate-name", {"gates": {"tsl": "advisory"}}, "", (), "unknown gate 'tsl'"),
+    ("gate-severity", {"gates": {"tls": "optional"}}, "", (), "gates.tls"),
+    ("literal-secret", {"secrets": {"JWT_SECRET": "s3cr3t-value"}}, "", (),
+     "secrets.JWT_SECRET"),
+    ("secret-file", {"secrets": {"JWT_SECRET": {"file": "/nonexistent/s.env", "key": "J"}}},
+     "", (), "JWT_SECRET"),
+    ("secret-env", {"secrets": {"JWT_SECRET": {"env": "VVGATE_TEST_UNSET"}}}, "", (),
+     "VVGATE_TEST_UNSET"),
+    ("kube-secret-without-kube", {"secrets": {"JWT_SECRET": {"kubernetes": {
+        "secret": "app", "key": "J"}}}}, "", (), "needs a 'kubernetes' section"),
+    ("kube-version", {"kubernetes": {"namespace": "n", "storage_class": "s",
+                                     "version": "v1.33"}}, "", (), "kubernetes.version"),
+    ("production-destructive", {"kind": "production", "allow_destructive": True}, "", (),
+     "allow_destructive"),
+    ("production-stand-in", {"kind": "production", "oauth": {"stand_in": True}}, "", (),
+     "oauth.stand_in"),
+    ("tls-days", {"tls": {"min_days_to_expiry": -1}}, "", (), "tls.min_days_to_expiry"),
+    ("ca-bundle-missing", {"ca_bundle": "/nonexistent/ca.pem"}, "", (),
+     "ca_bundle /nonexistent/ca.pem does not exist"),
+    ("ca-bundle-not-pem", {"ca_bundle": "NOT_PEM"}, "", (), "holds no PEM certificate"),
+    ("graphql-cost", {"graphql": {"max_cost": 0}}, "", (), "graphql.max_cost"),
+    ("load-over-caps", {"load": {"users": 5, "spawn_rate": 1, "duration_s": 900,
+                                 "caps": {"max_duration_s": 600}}}, "", (), "load"),
+    ("unknown-gate-flag", {}, "", ("--gate", "nope"), "unknown gate 'nope'"),
+    ("unknown-flag", {}, "", ("--frobnicate",), "unrecognized arguments: --frobnicate"),
+    ("report-dir", {}, "", ("--report-dir", "FILE/x"), "--report-dir"),
+    ("manifests", {}, "", ("--manifests", "/nonexistent/manifests"), "/nonexistent/manifests"),
+    ("app-repo", {}, "", ("--app-repo", "/nonexistent/app"), "--app-repo /nonexistent/app"),
+    ("suite-path", {}, "", ("/nonexistent/suite",), "suite path /nonexistent/suite"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "raw", "extra", "expected"),
+                         [row[1:] for row in BAD_INPUTS], ids=[row[0] for row in BAD_INPUTS])
+def test_bad_input_is_one_line_and_exit_2(ws: Workspace, overrides: dict[str, object] | None,
+                                          raw: str, extra: tuple[str, ...],
+                                          expected: str) -> None:
+    a_file = ws.root / "a-file"
+    a_file.write_text("")
+    (ws.root / "not.pem").write_text(NOT_PEM)
+    if overrides is None:
+        ws.profile_path.write_text(raw)
+    else:
+        if overrides.get("ca_bundle") == "NOT_PEM":
+            overrides = {**overrides, "ca_bundle": str(ws.root / "not.pem")}
+        ws.write_profile(**overrides)
+    ws.write_test("test_h.py", OK)
+    args = [arg.replace("FILE", str(a_file)) for arg in extra]
+    if "--report-dir" not in args:
+        args += ["--report-dir", str(ws.reports)]
+    if "--manifests" in args:
+        args.append(str(PROJECT / "suites" / "static"))
+    elif not any(a.startswith("/nonexistent/suite") for a in args):
+        args.append(str(ws.suite))
+    run = ws.vvgate("run", "--target", str(ws.profile_path), *args)
+    assert run.code == 2, run.output[-2000:]
+    line = _one_line_error(run.stderr)
+    assert expected in line, line
+    # Nothing half-made: no report folder with a run in it.
+    made = [p for p in ws.reports.glob("*") if p.name != "latest"] if ws.reports.exists() else []
+    assert made == [] or all((p / "gates.json").exists() for p in made), made

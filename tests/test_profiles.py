@@ -36,6 +36,22 @@ def test_shipped_profiles_are_valid(name: str) -> None:
     assert profile.allow_destructive is (name == "staging")
 
 
+@pytest.mark.parametrize("kind", [k.value for k in Kind])
+def test_defaults_that_write_are_off_for_production(kind: str, tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(BASE.replace("kind: staging", f"kind: {kind}"))
+    profile = load_profile(str(path))
+    production = kind == "production"
+    # Synthetic users, tenants and records, destructive checks, sign-ins at a stand-in.
+    assert profile.allow_synthetic_users is not production
+    assert profile.allow_destructive is False
+    assert profile.oauth.stand_in is False
+    # Said explicitly, production may have synthetic users.
+    path.write_text(BASE.replace("kind: staging", f"kind: {kind}")
+                    + "allow_synthetic_users: true\n")
+    assert load_profile(str(path)).allow_synthetic_users is True
+
+
 def test_production_protects_its_namespace_and_staging_protects_production() -> None:
     assert "vinylvault-production" in load_profile("production").read_only_namespaces
     assert "vinylvault-production" in load_profile("staging").read_only_namespaces
@@ -105,6 +121,9 @@ def test_unknown_severity_is_refused(tmp_path: Path) -> None:
         ("{gate: nope, reason: 'renewal pending upstream', expires: 2030-01-01}",
          "unknown gate 'nope'"),
         ("{gate: tls, reason: 'x', expires: 2030-01-01}", "reason"),
+        # A date YAML cannot build either: the field's error with its line, never a crash.
+        ("{gate: tls, reason: 'renewal pending upstream', expires: 2026-13-45}",
+         "p.yaml:6: waivers.0.expires: Input should be a valid date"),
     ],
 )
 def test_bad_waivers_are_refused(tmp_path: Path, waiver: str, expected: str) -> None:

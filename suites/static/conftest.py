@@ -14,13 +14,16 @@ from typing import Any
 import pytest
 
 from vvgate.errors import ConfigError
-from vvgate.gates.run import report_dir_of
+from vvgate.gates.run import RUN, report_dir_of
 from vvgate.paths import PROJECT_ROOT
 from vvgate.report import sarif
+from vvgate.rules.admission import AdmissionJudge
 from vvgate.rules.app_repo import APP_RULES, AppCase, app_cases
 from vvgate.rules.engine import Case, cases, load_trees
 from vvgate.rules.manifest import ALL_RULES
-from vvgate.rules.model import Finding, NotApplicable, Settings
+from vvgate.rules.manifest.plan_expectations import profile_overlay
+from vvgate.rules.manifest.pod_security import RULE_ID
+from vvgate.rules.model import Finding, ManifestObject, NotApplicable, Settings
 from vvgate.rules.schema_validation import DEFAULT_VERSION
 
 DEFAULT_MANIFESTS = PROJECT_ROOT / "manifests"
@@ -30,6 +33,8 @@ _CASES = pytest.StashKey[list[Case]]()
 _APP_CASES = pytest.StashKey[list[AppCase]]()
 _FINDINGS = pytest.StashKey[list[Finding]]()
 _ERROR = pytest.StashKey[str]()
+_TREE_NAMES = pytest.StashKey[list[str]]()
+_JUDGE = pytest.StashKey[AdmissionJudge]()
 
 
 def _exit(config: pytest.Config, exc: ConfigError) -> None:
@@ -49,7 +54,9 @@ def manifest_cases(config: pytest.Config) -> list[Case]:
         option = config.getoption("manifests", None)
         path = Path(option) if option else DEFAULT_MANIFESTS
         try:
-            config.stash[_CASES] = cases(load_trees(path))
+            trees = load_trees(path)
+            config.stash[_TREE_NAMES] = [t.name for t in trees]
+            config.stash[_CASES] = cases(trees)
         except ConfigError as exc:
             _exit(config, exc)
             config.stash[_CASES] = []
@@ -91,21 +98,62 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             metafunc.parametrize("app_case", [_param(c) for c in found])
 
 
+def pod_judge(config: pytest.Config) -> AdmissionJudge:
+    """The run's one Pod Security judge, at the profile's Kubernetes version."""
+    if _JUDGE not in config.stash:
+        run = config.stash.get(RUN, None)
+        kube = run.profile.kubernetes if run else None
+        config.stash[_JUDGE] = AdmissionJudge(kube.version if kube else DEFAULT_VERSION,
+                                              run.notes.append if run else lambda note: None)
+    return config.stash[_JUDGE]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The judge's server takes seconds to come up: launch it now, so it does while the
+    # trees render and the other checks run.
+    pod_judge(config).prepare()
+
+
+def _selected_pods(items: list[pytest.Item]) -> list[ManifestObject]:
+    """The workloads whose Pod Security cases survived selection."""
+    pods = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        case = callspec.params.get("manifest_case") if callspec is not None else None
+        if isinstance(case, Case) and case.info.id == RULE_ID and case.obj is not None:
+            pods.append(case.obj)
+    return pods
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    pods = _selected_pods(session.items)
+    if pods:
+        pod_judge(session.config).judge_ahead(pods)
+    else:
+        pod_judge(session.config).close()  # no Pod Security case survived selection
+
+
 @pytest.fixture(scope="session")
 def rule_settings(request: pytest.FixtureRequest) -> Settings:
-    """The profile's facts the rules use; defaults when no profile plugin is active."""
+    """The profile's facts the rules use (defaults when no profile plugin is active), and the
+    admission code that judges Pod Security."""
+    judge = pod_judge(request.config)
     try:
         profile = request.getfixturevalue("profile")
     except pytest.FixtureLookupError:
-        return Settings(DEFAULT_VERSION)
+        return Settings(DEFAULT_VERSION, pod_security=judge)
     kube = profile.kubernetes
+    names = request.config.stash.get(_TREE_NAMES, [])
     return Settings(
         k8s_version=kube.version if kube else DEFAULT_VERSION,
-        profile_name=profile.name,
+        profile_overlay=profile_overlay(names, profile.kind.value, profile.name),
+        profile_kind=profile.kind.value,
+        cluster_issuer=kube.cluster_issuer if kube else None,
         host=profile.host,
         namespace=kube.namespace if kube else None,
         storage_class=kube.storage_class if kube else None,
         image_registries=profile.image_registries,
+        pod_security=judge,
     )
 
 
@@ -144,6 +192,8 @@ def judge_app(request: pytest.FixtureRequest) -> Callable[[AppCase], None]:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
+    if _JUDGE in config.stash:
+        config.stash[_JUDGE].close()
     if _CASES not in config.stash and _APP_CASES not in config.stash:
         return
     target = report_dir_of(config)

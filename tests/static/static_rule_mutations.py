@@ -23,6 +23,7 @@ def _delete(api: str, kind: str, name: str) -> str:
     return f"$patch: delete\napiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {name}\n"
 
 
+NP = "base/network/networkpolicies.yaml"
 BOTH_OVERLAYS = ("overlays/staging/kustomization.yaml", "overlays/production/kustomization.yaml")
 
 MUTATIONS = [
@@ -31,24 +32,26 @@ MUTATIONS = [
     Mutation("K8S-CRD", "a Traefik Middleware that configures no middleware",
              extra_resource="apiVersion: traefik.io/v1alpha1\nkind: Middleware\n"
                             "metadata:\n  name: broken\nspec: {}\n"),
-    Mutation("BP-RUN-AS-NON-ROOT", "frontend pod runs as UID 0",
+    Mutation("PSS-RESTRICTED", "frontend pod runs as UID 0", variant="uid-0",
              base_patches=(_pod("frontend", "securityContext:\n  runAsNonRoot: false\n"
                                             "  runAsUser: 0"),)),
     Mutation("BP-READ-ONLY-ROOT-FS", "backend root filesystem writable",
              base_patches=(_container("backend", "backend",
                                       "securityContext:\n  readOnlyRootFilesystem: false"),)),
-    Mutation("BP-NO-PRIVILEGE-ESCALATION", "backend allows privilege escalation",
+    Mutation("PSS-RESTRICTED", "backend allows privilege escalation",
              base_patches=(_container("backend", "backend",
-                                      "securityContext:\n  allowPrivilegeEscalation: true"),)),
-    Mutation("BP-DROP-CAPABILITIES", "backend adds NET_ADMIN",
+                                      "securityContext:\n  allowPrivilegeEscalation: true"),),
+             variant="escalation"),
+    Mutation("PSS-RESTRICTED", "backend adds NET_ADMIN", variant="capabilities",
              base_patches=(_container("backend", "backend",
                                       "securityContext:\n  capabilities:\n"
                                       "    add: [NET_ADMIN]"),)),
-    Mutation("BP-NOT-PRIVILEGED", "backend is privileged",
+    Mutation("PSS-RESTRICTED", "backend is privileged", variant="privileged",
              base_patches=(_container("backend", "backend",
-                                      "securityContext:\n  privileged: true"),)),
-    Mutation("BP-NO-HOST-NAMESPACES", "backend shares the host PID namespace",
-             base_patches=(_pod("backend", "hostPID: true"),)),
+                                      "securityContext:\n  privileged: true\n"
+                                      "  allowPrivilegeEscalation: true"),)),
+    Mutation("PSS-RESTRICTED", "backend shares the host PID namespace",
+             base_patches=(_pod("backend", "hostPID: true"),), variant="host-pid"),
     Mutation("BP-RESOURCES", "rs-init Job without a CPU limit",
              base_patches=(_container("mongodb-rs-init-bff", "rs-init",
                                       "resources:\n  limits:\n    cpu: null", "Job",
@@ -167,13 +170,55 @@ env:
              edits=(Edit(BOTH_OVERLAYS[1], "LOG_LEVEL=info", "LOG_LEVEL=debug"),)),
     Mutation("OVL-PROD-NOT-SMALLER", "production frontend CPU limit below staging's",
              edits=(Edit("overlays/production/patches/scale.yaml", "cpu: 500m", "cpu: 200m"),)),
-    # Hardening (vvgate/rules/manifest/hardening.py): each defect once in base, and where
-    # an overlay can introduce it, once there too.
-    Mutation("BP-NO-HOSTPATH", "backend mounts a hostPath",
+    # Hardening (vvgate/rules/manifest/hardening.py, pod_security.py): each defect once in
+    # base, and where an overlay can introduce it, once there too.
+    Mutation("PSS-RESTRICTED", "backend mounts a hostPath", variant="host-path",
              base_patches=(_pod("backend", "volumes:\n  - name: node-run\n    hostPath:\n"
                                            "      path: /var/run"),)),
-    Mutation("BP-SECCOMP", "frontend pod without its seccomp profile",
-             base_patches=(_pod("frontend", "securityContext:\n  seccompProfile: null"),)),
+    Mutation("PSS-RESTRICTED", "frontend pod without its seccomp profile",
+             base_patches=(_pod("frontend", "securityContext:\n  seccompProfile: null"),),
+             variant="seccomp"),
+    Mutation("PSS-RESTRICTED", "the staging frontend binds a port of the node",
+             base_patches=(), trees=("staging",), variant="host-port",
+             edits=(Edit("overlays/staging/kustomization.yaml", "patches:\n",
+                         "patches:\n  - target: {kind: Deployment, name: frontend}\n"
+                         "    patch: |-\n"
+                         "      - op: add\n"
+                         "        path: /spec/template/spec/containers/0/ports/0/hostPort\n"
+                         "        value: 8080\n"),)),
+    Mutation("PSS-RESTRICTED", "the rs-init Job's container may escalate privileges",
+             base_patches=(_container("mongodb-rs-init-bff", "rs-init",
+                                      "securityContext:\n  allowPrivilegeEscalation: true",
+                                      "Job", "batch/v1"),), variant="job-escalation"),
+    Mutation("PSS-RESTRICTED", "the BFF pod sets a sysctl outside the safe set",
+             base_patches=(_pod("bff", "securityContext:\n  sysctls:\n"
+                                       "    - {name: net.core.somaxconn, value: '1024'}"),),
+             variant="sysctl"),
+    # NetworkPolicy flows against the contract's (vvgate/rules/manifest/network_flows.py).
+    Mutation("PLAN-NETPOL-FLOWS", "the frontend may call the backend",
+             edits=(Edit(NP, "              app: bff\n      ports:\n        - protocol: TCP\n"
+                             "          port: 4000\n",
+                         "              app: bff\n        - podSelector:\n"
+                         "            matchLabels:\n              app: frontend\n"
+                         "      ports:\n        - protocol: TCP\n          port: 4000\n"),)),
+    Mutation("PLAN-NETPOL-FLOWS", "the backend may reach the home network",
+             edits=(Edit(NP, "    # GitHub API and release metadata lookups.\n",
+                         "    - to:\n        - ipBlock: {cidr: 192.168.1.0/24}\n"
+                         "      ports: [{protocol: TCP, port: 5432}]\n"
+                         "    # GitHub API and release metadata lookups.\n"),),
+             variant="private-network"),
+    Mutation("PLAN-NETPOL-FLOWS", "the BFF may call the backend on every port",
+             edits=(Edit(NP, "              app: backend\n      ports:\n        - protocol: TCP\n"
+                             "          port: 4000\n    - to:",
+                         "              app: backend\n    - to:"),), variant="every-port"),
+    Mutation("PLAN-NETPOL-NEEDED", "the BFF's egress to the backend is gone",
+             edits=(Edit(NP, "    - to:\n        - podSelector:\n            matchLabels:\n"
+                             "              app: backend\n      ports:\n        - protocol: TCP\n"
+                             "          port: 4000\n", ""),)),
+    Mutation("PLAN-NETPOL-NEEDED", "the frontend admits no ingress at all",
+             json_patches=(("NetworkPolicy", "frontend",
+                            "- op: replace\n  path: /spec/ingress\n  value: []\n"),),
+             variant="frontend"),
     Mutation("BP-INTERNAL-CLUSTERIP", "the backend Service made a LoadBalancer",
              base_patches=("apiVersion: v1\nkind: Service\nmetadata:\n  name: backend\n"
                            "spec:\n  type: LoadBalancer\n",)),

@@ -112,7 +112,29 @@ def test_foreign_tree_renders_offline_and_is_judged() -> None:
     root = Path(__file__).resolve().parents[1] / "data" / "foreign-manifests"
     found = evaluate(load_trees(root), Settings("1.33"))
     rules = {f.rule for f in found}
-    assert {"BP-RUN-AS-NON-ROOT", "BP-ENV-NO-LITERAL-SECRETS", "PLAN-INGRESS-HOST",
+    assert {"PSS-RESTRICTED", "BP-ENV-NO-LITERAL-SECRETS", "PLAN-INGRESS-HOST",
             "PLAN-INGRESS-TLS", "PLAN-INVENTORY", "PLAN-SERVICES"} <= rules
     # Its secret file has no template: keys are unknown, so no key is reported missing.
     assert "PLAN-REFERENCES" not in rules
+
+
+def test_a_tree_is_judged_against_the_profile_that_deploys_it_whatever_its_name() -> None:
+    from vvgate.rules.engine import evaluate, load_trees
+    from vvgate.rules.manifest.plan_expectations import profile_overlay
+    from vvgate.rules.model import Settings
+
+    root = Path(__file__).resolve().parents[1] / "data" / "foreign-manifests"
+    trees = load_trees(root)
+    # A profile called pi-staging deploys overlays/staging, as the deployment fixture does.
+    overlay = profile_overlay([t.name for t in trees], "staging", "pi-staging")
+    assert overlay == "staging"
+
+    def hosts(settings: Settings) -> list[str]:
+        return [f.message for f in evaluate(trees, settings) if f.rule == "PLAN-INGRESS-HOST"]
+
+    # The seed plan spells the staging host antisozializer; this tree and its profile do not.
+    assert hosts(Settings("1.33"))
+    assert hosts(Settings("1.33", profile_overlay=overlay, profile_kind="staging",
+                          host="vinylvault.antisocializer.org")) == []
+    assert profile_overlay(["stage"], "staging", "pi") == "stage"  # the only tree
+    assert profile_overlay(["a", "b"], "staging", "pi") is None

@@ -46,6 +46,10 @@ def test_mutated_tree_outside_the_project_fails_exactly_that_rule(tmp_path: Path
     sarif = json.loads((tmp_path / "reports" / "latest" / "findings.sarif").read_text())
     results = sarif["runs"][0]["results"]
     assert {r["ruleId"] for r in results} == {"BP-PDB"} and len(results) == 3
+    # The run says what judged Pod Security: here, where the binaries are built, the server.
+    notes = json.loads((tmp_path / "reports" / "latest" / "gates.json").read_text())["run"]["notes"]
+    assert any(n.startswith("Pod Security: judged by kube-apiserver v") for n in notes), notes
+    assert "note: Pod Security: judged by kube-apiserver" in out
 
 
 def test_single_overlay_runs_and_skips_pair_rules_with_a_reason(tmp_path: Path) -> None:

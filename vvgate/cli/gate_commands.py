@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -16,7 +17,7 @@ from vvgate.gates.catalog import GATES, unknown_gates
 from vvgate.gates.run import RUN
 from vvgate.gates.verdicts import ExitCode
 from vvgate.paths import PROJECT_ROOT, SUITES_DIR
-from vvgate.targets.profile import list_profiles, load_profile, profile_name
+from vvgate.targets.profile import TARGET_ENV, list_profiles, load_profile, profile_name
 
 GATE_EXIT_CODES = {int(c) for c in ExitCode if c is not ExitCode.CONFIG_ERROR}
 
@@ -30,8 +31,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vvgate", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    run = sub.add_parser("run", help="run the gate suites against a target and write reports")
-    run.add_argument("--target", required=True, help="profile name (targets/NAME.yaml) or path")
+    run = sub.add_parser(
+        "run", help="run the gate suites against a target and write reports",
+        usage="vvgate run --target T [options] [PATHS ...] [-- PYTEST ARGS ...]",
+        epilog="Whatever follows `--` goes to pytest unchanged, e.g. "
+               "`vvgate run --target staging -- -x -k tls`.")
+    env_target = os.environ.get(TARGET_ENV) or None
+    run.add_argument("--target", required=env_target is None, default=env_target,
+                     help=f"profile name (targets/NAME.yaml) or path (default: ${TARGET_ENV})")
     run.add_argument("--smoke", action="store_true", help="only the fast smoke subset")
     run.add_argument("--gate", action="append", default=[], help="only this gate; repeatable")
     run.add_argument("--report-dir", help="parent folder of per-run reports (default reports/)")
@@ -85,6 +92,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise ConfigError(f"suite path {missing[0]} does not exist")
+    for option in ("manifests", "app_repo"):
+        given = getattr(args, option)
+        if given and not Path(given).expanduser().exists():
+            raise ConfigError(f"--{option.replace('_', '-')} {given} does not exist")
     pytest_args: list[str] = [
         *map(str, paths),
         "-p", "vvgate.gates.plugin",

@@ -31,7 +31,7 @@ from vvgate.report.redaction import RedactingFilter, redact
 from vvgate.report.run_dir import create_run_dir
 from vvgate.report.summary import gates_document, markdown, write_json
 from vvgate.targets import preflight
-from vvgate.targets.profile import Kind, Profile, load_profile
+from vvgate.targets.profile import TARGET_ENV, Kind, Profile, load_profile
 from vvgate.targets.secret_store import SecretStore
 
 # The outcome and report hooks load wherever the plugin does. Order matters: the outcome
@@ -43,7 +43,6 @@ pytest_plugins = ["vvgate.gates.outcome_hooks", "vvgate.report.redaction_hooks",
 # a suite outside it gets them from here.
 FIXTURES_PACKAGE = "fixtures"
 
-TARGET_ENV = "VVGATE_TARGET"
 REPORT_CSS = Path(__file__).parents[1] / "report" / "style.css"
 DEFAULT_TARGET = "local"
 RESTORE_SIGTERM = pytest.StashKey[termination.Restore]()
@@ -125,7 +124,12 @@ def pytest_configure(config: pytest.Config) -> None:
     run = GateRun(profile, Path(), list(dict.fromkeys(gates)), SecretStore(profile))
     run.schema = schema
     run.notes.append(schema.note)
-    run.report_dir = create_run_dir(parent, profile.name, run.started)
+    try:
+        run.report_dir = create_run_dir(parent, profile.name, run.started)
+    except OSError as exc:
+        _fail_config(f"cannot create a report folder under --report-dir {parent}: "
+                     f"{exc.strerror or exc}")
+        return
     config.stash[RUN] = run
     config.stash[RESTORE_SIGTERM] = termination.install()
     # Both plugins read these options in their own pytest_configure, which runs after ours.

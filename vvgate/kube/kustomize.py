@@ -8,7 +8,9 @@ never copied, and no secret value ever reaches the static suite.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import os
 import shutil
 import subprocess
@@ -29,6 +31,9 @@ PLACEHOLDER_VALUE = "static-suite-placeholder"
 UNKNOWN_KEYS_MARKER = "VVGATE_PLACEHOLDER_KEYS_UNKNOWN"
 RENDER_TIMEOUT_S = 60
 ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
+RENDER_CACHE_ENTRIES = 200
+# libyaml's safe loader where PyYAML was built with it: the same documents, several times faster.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -214,7 +219,7 @@ def render_directory(target: KustomizeTarget) -> Rendered:
             placeholders.append(str(secret_file.relative_to(root)))
         copied = dest / target.directory.resolve().relative_to(root)
         _request_origins(copied)
-        out = _run_kustomize(copied, target)
+        out = _run_kustomize_cached(dest, copied, target)
     docs = _parse(out, target)
     origins = tuple(_pop_origin(doc, target.directory.resolve()) for doc in docs)
     return Rendered(target, docs, tuple(placeholders), origins)
@@ -263,9 +268,51 @@ def _run_kustomize(directory: Path, target: KustomizeTarget) -> str:
     return proc.stdout
 
 
+def render_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "vinylvault-gate" / "renders"
+
+
+def _input_key(copy_root: Path, directory: Path) -> str:
+    """What kustomize's output depends on: kubectl itself and every byte of the copy it
+    renders (placeholders in place of secrets, so no secret reaches the key)."""
+    kubectl = kubectl_binary()
+    stat = kubectl.stat()
+    digest = hashlib.sha256(f"{kubectl}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    digest.update(str(directory.relative_to(copy_root)).encode() + b"\n")
+    for path in sorted(p for p in copy_root.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(copy_root)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _run_kustomize_cached(copy_root: Path, directory: Path, target: KustomizeTarget) -> str:
+    """kustomize's output, from the cache when the same input was rendered before: a warm
+    static run skips the renders, which are most of its collection time."""
+    cache = render_cache_dir() / f"{_input_key(copy_root, directory)}.yaml"
+    try:
+        return cache.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    out = _run_kustomize(directory, target)
+    with contextlib.suppress(OSError):
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(out, encoding="utf-8")
+        partial.replace(cache)
+        _prune(cache.parent)
+    return out
+
+
+def _prune(folder: Path, keep: int = RENDER_CACHE_ENTRIES) -> None:
+    entries = sorted(folder.glob("*.yaml"), key=lambda p: p.stat().st_mtime)
+    for old in entries[:-keep]:
+        old.unlink(missing_ok=True)
+
+
 def _parse(text: str, target: KustomizeTarget) -> tuple[dict[str, Any], ...]:
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d]
+        docs = [d for d in yaml.load_all(text, Loader=_FAST_LOADER) if d]
     except yaml.YAMLError as exc:
         raise ConfigError(f"kustomize {target.directory}: unreadable output: {exc}") from None
     bad = [d for d in docs if not isinstance(d, dict) or "kind" not in d]

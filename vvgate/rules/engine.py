@@ -39,6 +39,8 @@ class Case:
     subject: str
     run: Callable[[Settings], list[Finding]]
     phase: str = ""
+    # The object an object rule judges (None for tree and pair rules).
+    obj: ManifestObject | None = None
 
     def __post_init__(self) -> None:
         if not self.phase:
@@ -99,7 +101,7 @@ def _source(tree: Tree) -> str | None:
 
 def object_phase(rule: RuleInfo, obj: ManifestObject, tree: Tree) -> str:
     """Generic rules take the plan phase of the object they judge (storage 0, MongoDB 3)."""
-    if rule.category not in ("schema", "best-practice"):
+    if rule.category not in ("schema", "best-practice", "pod-security"):
         return rule.phase
     if tree.name == "storage" or obj.kind == "StorageClass":
         return "phase0"
@@ -110,7 +112,7 @@ def _object_case(rule: ObjectRule, obj: ManifestObject, tree: Tree) -> Case:
     def run(s: Settings) -> list[Finding]:
         source = str(obj.source) if obj.source else _source(tree)
         return findings(rule.info, obj.ref, rule.check(obj, tree, s), source)
-    return Case(rule.info, obj.ref, run, object_phase(rule.info, obj, tree))
+    return Case(rule.info, obj.ref, run, object_phase(rule.info, obj, tree), obj)
 
 
 def _tree_case(rule: TreeRule, tree: Tree) -> Case:

@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import ssl
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from vvgate.errors import ConfigError
 from vvgate.gates.catalog import GATES, Severity
@@ -56,6 +65,15 @@ class KubernetesSecret(Strict):
 SecretSource = EnvSecret | FileSecret | KubernetesSecret
 
 
+def _not_a_literal(value: Any) -> Any:
+    # The value itself never appears in the message: it may be the secret.
+    if isinstance(value, str | int | float):
+        raise ValueError("is a literal value; a profile names where the secret lives "
+                         "({env: VAR}, {file: PATH, key: KEY} or {kubernetes: {secret: S, "
+                         "key: KEY}}), never the secret itself")
+    return value
+
+
 class KubernetesAccess(Strict):
     kubeconfig: Path | None = None
     context: str | None = None
@@ -64,6 +82,8 @@ class KubernetesAccess(Strict):
     version: str = Field(default="1.31", pattern=r"^1\.\d+$")
     # Namespaces no fixture may ever write to from this profile, whatever its kind.
     protected_namespaces: tuple[str, ...] = ()
+    # The cert-manager ClusterIssuer the overlay's Ingress names (default: the plan's).
+    cluster_issuer: str | None = None
 
 
 class DirectMongo(Strict):
@@ -220,7 +240,8 @@ class Profile(Strict):
     frontend_url: str | None = None
     kubernetes: KubernetesAccess | None = None
     mongodb: MongoAccess | None = None
-    secrets: dict[str, Annotated[SecretSource, Field(union_mode="left_to_right")]] = Field(
+    secrets: dict[str, Annotated[SecretSource, Field(union_mode="left_to_right"),
+                                 BeforeValidator(_not_a_literal)]] = Field(
         default_factory=dict
     )
     tls: TlsExpectations = TlsExpectations()
@@ -230,15 +251,38 @@ class Profile(Strict):
     gates: dict[str, Severity] = Field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
     allow_destructive: bool = False
+    # Default per kind (_safe_defaults_per_kind): true, but false for production.
     allow_synthetic_users: bool = True
     # Where the static gate lets images come from: registry/path prefixes.
     image_registries: tuple[str, ...] = DEFAULT_REGISTRIES
+
+    @model_validator(mode="before")
+    @classmethod
+    def _safe_defaults_per_kind(cls, data: Any) -> Any:
+        # Whatever writes data into the target is off for production unless said there.
+        if isinstance(data, dict) and "allow_synthetic_users" not in data:
+            data = {**data, "allow_synthetic_users": data.get("kind") != Kind.PRODUCTION.value}
+        return data
 
     @field_validator("host")
     @classmethod
     def _bare_host(cls, v: str) -> str:
         if not re.fullmatch(r"[a-z0-9.-]+", v):
             raise ValueError("host is a bare DNS name, without scheme, port or path")
+        return v
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _readable_pem(cls, v: Path | None) -> Path | None:
+        if v is None:
+            return v
+        if not v.is_file():
+            raise ValueError(f"ca_bundle {v} does not exist")
+        try:
+            ssl.create_default_context(cafile=str(v))
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            raise ValueError(f"ca_bundle {v} holds no PEM certificate the TLS stack can "
+                             f"load ({exc.__class__.__name__})") from None
         return v
 
     @field_validator("address_override")
@@ -335,6 +379,10 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
+# The target when none is named: `vvgate run` and pytest read it alike.
+TARGET_ENV = "VVGATE_TARGET"
+
+
 def resolve_profile_path(name_or_path: str) -> Path:
     candidate = Path(name_or_path)
     if candidate.suffix in {".yaml", ".yml"} or "/" in name_or_path:
@@ -361,13 +409,23 @@ def generated_profile_path(name: str) -> Path:
     return STATE_DIR / name / "target.yaml"
 
 
+class _ProfileLoader(yaml.SafeLoader):
+    """YAML as profiles read it: a date stays text until the profile parses it, so a date
+    such as 2026-13-45 is reported as that field's error, with its line, not a crash."""
+
+
+_ProfileLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp",
+    lambda loader, node: loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
 def load_profile(name_or_path: str) -> Profile:
     path = resolve_profile_path(name_or_path)
     text = path.read_text(encoding="utf-8")
     shown = _display(path)
     try:
         root = yaml.compose(text)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_ProfileLoader)  # a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         if mark is not None and mark.line >= len(text.splitlines()):
@@ -384,11 +442,15 @@ def load_profile(name_or_path: str) -> Profile:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if not loc:
+            # A rule across fields names its field first ("allow_destructive is refused..."):
+            # point at that field's line, not the profile's first.
+            loc = tuple(msg.split()[0].split(".")) if msg else ()
         line = _line_of(root, loc)
         where = f":{line}" if line else ""
         field = ".".join(str(p) for p in loc if not _is_union_tag(p)) or "(profile)"
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        msg = err["msg"].removeprefix("Value error, ")
         raise ConfigError(f"{shown}{where}: {field}: {msg}{more}") from None
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from vvgate.rules.manifest import (
     best_practice,
     hardening,
+    network_flows,
     overlay_rules,
     plan_rules,
+    pod_security,
     schema_rules,
 )
 from vvgate.rules.model import ObjectRule, PairRule, TreeRule
@@ -16,7 +18,9 @@ Rule = ObjectRule | TreeRule | PairRule
 ALL_RULES: tuple[Rule, ...] = (
     *schema_rules.RULES,
     *best_practice.RULES,
+    pod_security.RULE,
     *hardening.RULES,
+    *network_flows.RULES,
     *plan_rules.RULES,
     *overlay_rules.RULES,
 )

@@ -50,28 +50,9 @@ def is_long_running(obj: ManifestObject) -> bool:
     return obj.kind in LONG_RUNNING and pod_spec(obj) is not None
 
 
-def _pod_security(obj: ManifestObject) -> Mapping[str, Any]:
-    found = pod_spec(obj)
-    ctx = found[1].get("securityContext") if found else None
-    return ctx if isinstance(ctx, Mapping) else {}
-
-
 def _security(container: Mapping[str, Any]) -> Mapping[str, Any]:
     ctx = container.get("securityContext")
     return ctx if isinstance(ctx, Mapping) else {}
-
-
-def check_non_root(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[Violation]:
-    pod = _pod_security(obj)
-    for path, c in containers(obj):
-        ctx = _security(c)
-        user = ctx.get("runAsUser", pod.get("runAsUser"))
-        non_root = ctx.get("runAsNonRoot", pod.get("runAsNonRoot"))
-        if user == 0:
-            yield Violation(f"{path}.securityContext.runAsUser", "container runs as UID 0")
-        elif non_root is not True and not (isinstance(user, int) and user > 0):
-            yield Violation(f"{path}.securityContext.runAsNonRoot",
-                            "neither runAsNonRoot: true nor a non-zero runAsUser")
 
 
 def check_read_only_root(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[Violation]:
@@ -79,40 +60,6 @@ def check_read_only_root(obj: ManifestObject, tree: Tree, s: Settings) -> Iterat
         if _security(c).get("readOnlyRootFilesystem") is not True:
             yield Violation(f"{path}.securityContext.readOnlyRootFilesystem",
                             "root filesystem is writable")
-
-
-def check_no_escalation(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[Violation]:
-    for path, c in containers(obj):
-        if _security(c).get("allowPrivilegeEscalation") is not False:
-            yield Violation(f"{path}.securityContext.allowPrivilegeEscalation",
-                            "privilege escalation is not disabled")
-
-
-def check_capabilities(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[Violation]:
-    for path, c in containers(obj):
-        caps = _security(c).get("capabilities") or {}
-        if "ALL" not in (caps.get("drop") or []):
-            yield Violation(f"{path}.securityContext.capabilities.drop",
-                            "capabilities are not dropped (drop: [ALL])")
-        if caps.get("add"):
-            yield Violation(f"{path}.securityContext.capabilities.add",
-                            f"adds capabilities {caps['add']}")
-
-
-def check_not_privileged(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[Violation]:
-    for path, c in containers(obj):
-        if _security(c).get("privileged") is True:
-            yield Violation(f"{path}.securityContext.privileged", "container is privileged")
-
-
-def check_host_namespaces(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[Violation]:
-    found = pod_spec(obj)
-    if found is None:
-        return
-    path, spec = found
-    for key in ("hostNetwork", "hostPID", "hostIPC"):
-        if spec.get(key) is True:
-            yield Violation(f"{path}.{key}", f"pod shares the node's namespace ({key})")
 
 
 def check_resources(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[Violation]:
@@ -280,19 +227,9 @@ def _rule(rule_id: str, title: str, hint: str, check: Any,
 
 
 RULES: list[ObjectRule | TreeRule] = [
-    _rule("BP-RUN-AS-NON-ROOT", "Containers run as a non-root user",
-          "set securityContext.runAsNonRoot: true and a non-zero runAsUser", check_non_root),
     _rule("BP-READ-ONLY-ROOT-FS", "Root filesystems are read-only",
           "set readOnlyRootFilesystem: true; mount emptyDirs where the app writes",
           check_read_only_root),
-    _rule("BP-NO-PRIVILEGE-ESCALATION", "Privilege escalation is disabled",
-          "set securityContext.allowPrivilegeEscalation: false", check_no_escalation),
-    _rule("BP-DROP-CAPABILITIES", "All capabilities are dropped, none added",
-          "set securityContext.capabilities: {drop: [ALL]}", check_capabilities),
-    _rule("BP-NOT-PRIVILEGED", "No privileged containers",
-          "remove securityContext.privileged", check_not_privileged),
-    _rule("BP-NO-HOST-NAMESPACES", "Pods do not share host namespaces",
-          "remove hostNetwork/hostPID/hostIPC", check_host_namespaces),
     _rule("BP-RESOURCES", "CPU and memory requests and limits are set",
           "set resources.requests and resources.limits for cpu and memory", check_resources),
     _rule("BP-LIVENESS-PROBE", "Long-running containers have a liveness probe",

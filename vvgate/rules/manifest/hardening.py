@@ -9,7 +9,7 @@ from typing import Any
 
 from vvgate.rules.manifest import roles
 from vvgate.rules.manifest.best_practice import is_workload
-from vvgate.rules.manifest.workload import containers, pod_labels, pod_spec, selector_matches
+from vvgate.rules.manifest.workload import containers, pod_labels, selector_matches
 from vvgate.rules.model import (
     ManifestObject,
     ObjectRule,
@@ -20,7 +20,6 @@ from vvgate.rules.model import (
     Violation,
 )
 
-SECCOMP_TYPES = ("RuntimeDefault", "Localhost")
 PSS_ENFORCE = "pod-security.kubernetes.io/enforce"
 PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in
                        ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
@@ -29,43 +28,6 @@ INTERNAL_ROLES = ("backend", roles.MONGO_ROLE)
 
 def _info(rule_id: str, title: str, hint: str, phase: str, category: str) -> RuleInfo:
     return RuleInfo(rule_id, title, phase, hint, category)
-
-
-# --- Pods -------------------------------------------------------------------
-
-def check_no_host_path(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[Violation]:
-    found = pod_spec(obj)
-    if found is None:
-        return
-    path, spec = found
-    for i, volume in enumerate(spec.get("volumes") or []):
-        if isinstance(volume, Mapping) and "hostPath" in volume:
-            where = (volume.get("hostPath") or {}).get("path")
-            yield Violation(f"{path}.volumes[{i}].hostPath",
-                            f"volume {volume.get('name')!r} mounts the node's {where!r}")
-
-
-def _seccomp(ctx: Any) -> str | None:
-    profile = ctx.get("seccompProfile") if isinstance(ctx, Mapping) else None
-    return str(profile.get("type")) if isinstance(profile, Mapping) else None
-
-
-def check_seccomp(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[Violation]:
-    found = pod_spec(obj)
-    if found is None:
-        return
-    path, spec = found
-    pod_type = _seccomp(spec.get("securityContext"))
-    if pod_type is not None and pod_type not in SECCOMP_TYPES:
-        yield Violation(f"{path}.securityContext.seccompProfile.type",
-                        f"pod seccomp profile {pod_type!r}")
-    for where, c in containers(obj):
-        own = _seccomp(c.get("securityContext"))
-        effective = own or pod_type
-        if effective not in SECCOMP_TYPES:
-            yield Violation(f"{where}.securityContext.seccompProfile",
-                            f"container {c.get('name')!r} runs with seccomp "
-                            f"{effective or 'unset (Unconfined)'}")
 
 
 # --- Services and images ------------------------------------------------------
@@ -234,12 +196,6 @@ def _has_workloads(tree: Tree) -> bool:
 
 
 RULES: list[ObjectRule | TreeRule] = [
-    ObjectRule(_info("BP-NO-HOSTPATH", "No hostPath volumes", "use a PVC, emptyDir, Secret "
-                     "or ConfigMap instead of the node's filesystem", "phase4", "best-practice"),
-               is_workload, check_no_host_path),
-    ObjectRule(_info("BP-SECCOMP", "Containers run with the RuntimeDefault seccomp profile",
-                     "set securityContext.seccompProfile.type: RuntimeDefault in the pod spec",
-                     "phase4", "best-practice"), is_workload, check_seccomp),
     TreeRule(_info("BP-INTERNAL-CLUSTERIP", "The backend and MongoDB are reachable only inside "
                    "the cluster", "make their Services type ClusterIP, without externalIPs",
                    "phase5", "best-practice"), check_internal_services,

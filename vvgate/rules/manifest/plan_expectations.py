@@ -1,7 +1,7 @@
 """What the seed plan and the contract expect, as data (seed plan phases 0-5, contract §1, §7).
 
 Values the real application differs on (the staging host) come from the target
-profile when its name matches the overlay; these are the seed's defaults.
+profile for the tree it deploys; these are the seed's defaults.
 """
 
 from __future__ import annotations
@@ -106,15 +106,33 @@ NFS_VALUES: dict[str, object] = {
 PROMOTION_IMAGE_TAG = "latest-staging"
 
 
+def profile_overlay(tree_names: list[str], kind: str, name: str) -> str | None:
+    """Which tree a profile deploys: the overlay named for its kind (as the deployment fixture
+    picks it), else the one named like the profile, else the only tree there is, unless
+    that one is named for another kind (a staging profile checking the production overlay
+    holds it to production's values)."""
+    for wanted in (kind, name):
+        if wanted in tree_names:
+            return wanted
+    if len(tree_names) == 1 and tree_names[0] not in SEED_ENVIRONMENTS:
+        return tree_names[0]
+    return None
+
+
 def environment(tree_name: str, settings: Settings) -> Environment | None:
-    """The expectations for an overlay: the seed's, with the profile's values if it is this one."""
+    """The expectations for an overlay: the seed's, and for the tree the profile deploys, the
+    profile's host, namespace and issuer, whatever the tree is called."""
     seed = SEED_ENVIRONMENTS.get(tree_name)
-    if seed is None or settings.profile_name != tree_name:
+    if settings.profile_overlay != tree_name:
         return seed
+    base = seed or SEED_ENVIRONMENTS.get(settings.profile_kind or "")
+    if base is None:
+        return None
     return replace(
-        seed,
-        host=settings.host or seed.host,
-        namespace=settings.namespace or seed.namespace,
+        base,
+        host=settings.host or base.host,
+        namespace=settings.namespace or base.namespace,
+        issuer=settings.cluster_issuer or base.issuer,
     )
 
 

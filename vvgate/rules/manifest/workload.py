@@ -36,12 +36,17 @@ def pod_spec(obj: ManifestObject) -> tuple[str, Mapping[str, Any]] | None:
     return (path, spec) if isinstance(spec, Mapping) else None
 
 
-def pod_labels(obj: ManifestObject) -> Mapping[str, Any]:
+def pod_metadata(obj: ManifestObject) -> Mapping[str, Any]:
+    """The metadata its pods get: the object's own for a Pod, else its template's."""
     if obj.kind == "Pod":
-        labels = obj.metadata.get("labels")
-    else:
-        path = POD_SPEC_PATH.get(obj.kind, "")
-        labels = _get(obj.doc, path.removesuffix(".spec") + ".metadata.labels")
+        return obj.metadata
+    path = POD_SPEC_PATH.get(obj.kind, "")
+    meta = _get(obj.doc, path.removesuffix(".spec") + ".metadata")
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def pod_labels(obj: ManifestObject) -> Mapping[str, Any]:
+    labels = pod_metadata(obj).get("labels")
     return labels if isinstance(labels, Mapping) else {}
 
 
