@@ -6,6 +6,8 @@ admission code is always available; the fallback is forced with an empty binarie
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pytest
 from static_mutations import Mutation, apply, copy_manifests, trees
 from static_rule_mutations import MUTATIONS
 
-from vvgate.kube.judge_apiserver import find_binaries
+from vvgate.kube.judge_apiserver import FOLDER_PREFIX, OWNER_FILE, find_binaries
 from vvgate.rules.admission import AdmissionJudge, policy_version, split_controls
 from vvgate.rules.engine import evaluate, load_trees
 from vvgate.rules.manifest.pod_security import RULE_ID
@@ -82,6 +84,9 @@ def test_without_binaries_the_rules_judge_and_the_run_says_so(tmp_path: Path) ->
 
 
 def test_the_server_leaves_nothing_behind(tmp_path: Path) -> None:
+    # What a SIGKILLed run left (its processes died with it): the next one removes it.
+    left = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
+    (left / OWNER_FILE).write_text(str(_exited_pid()))
     judge = AdmissionJudge("1.33", lambda note: None)
     mutation = next(m for m in PSS_MUTATIONS if m.variant == "privileged")
     root = copy_manifests(tmp_path)
@@ -91,9 +96,15 @@ def test_the_server_leaves_nothing_behind(tmp_path: Path) -> None:
     assert server is not None and server.folder is not None
     pids, folder = server.pids, server.folder
     judge.close()
-    assert not folder.exists()
+    assert not folder.exists() and not left.exists()
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or _zombie(pid), f"process {pid} still runs"
+
+
+def _exited_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
 
 
 def _zombie(pid: int) -> bool:

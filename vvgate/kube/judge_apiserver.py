@@ -3,7 +3,8 @@
 It is no target's cluster: etcd and kube-apiserver start from the binaries
 scripts/bootstrap-cluster builds, on loopback, in a temporary folder, and stop with the run.
 Children get SIGKILL when the gate dies (PR_SET_PDEATHSIG), so a killed run leaves no server
-behind. Its one client is built on the write guard, like every other cluster client.
+behind; the signal follows the thread that started them, so start them from one that lives
+as long as the run. Its one client is built on the write guard, like every other cluster client.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ BINARIES_ENV = "VVGATE_KUBE_BINARIES"
 START_TIMEOUT_S = 90
 _VERSIONED = re.compile(r"^(kube-apiserver|etcd)-v(\d+)\.(\d+)\.(\d+)$")
 _PR_SET_PDEATHSIG = 1
+FOLDER_PREFIX = "vvgate-judge-"
+OWNER_FILE = "owner.pid"
 
 
 class JudgeUnavailable(Exception):
@@ -78,6 +81,18 @@ def find_binaries(folder: Path | None = None) -> Binaries:
         raise JudgeUnavailable(f"no {' or '.join(missing)} binary in {folder} "
                                "(scripts/bootstrap-cluster builds them)")
     return Binaries(newest["kube-apiserver"][1], newest["etcd"][1])
+
+
+def _sweep_dead_folders() -> None:
+    """Remove the folders of runs that were killed before they could (their servers died
+    with them; their files stay)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
+        try:
+            owner = int((folder / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if not Path(f"/proc/{owner}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _free_port() -> int:
@@ -159,7 +174,9 @@ class JudgeApiServer:
     def launch(self) -> None:
         """Start both processes and return at once: the caller may do other work while
         kube-apiserver comes up (wait_ready waits for it)."""
-        self._folder = folder = Path(tempfile.mkdtemp(prefix="vvgate-judge-"))
+        _sweep_dead_folders()
+        self._folder = folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
+        (folder / OWNER_FILE).write_text(str(os.getpid()))
         try:
             self._launch(folder)
         except OSError as exc:

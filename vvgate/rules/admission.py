@@ -165,6 +165,9 @@ class AdmissionJudge:
     def judge_ahead(self, objects: list[ManifestObject]) -> None:
         """Judge these pods in the background, a few at a time, as soon as the server is up:
         the checks that ask for them later find their verdicts waiting."""
+        # Launched from this thread: the server's processes die with the thread that
+        # started them (PR_SET_PDEATHSIG), and the pool's threads end early.
+        self.prepare()
         pool = ThreadPoolExecutor(max_workers=PARALLEL_DRY_RUNS)
         ready = pool.submit(self._api)
         for obj in objects:
