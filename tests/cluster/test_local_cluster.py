@@ -70,6 +70,24 @@ def test_cluster_gates_pass(cluster_cli: Cli, tmp_path: Path) -> None:
         assert verdicts.get(gate) == "pass", verdicts
 
 
+def test_a_profile_whose_namespace_the_overlay_does_not_deploy_stops_the_run(
+        cluster_cli: Cli, tmp_path: Path) -> None:
+    profile = yaml.safe_load((cluster_cli.local / "target.yaml").read_text())
+    profile["kubernetes"]["namespace"] = "vinylvault-nowhere"
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(profile))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "suites/staging", "--target", str(path),
+         "--report-dir", str(tmp_path), "-p", "no:warnings", "--gate", "rollout"],
+        cwd=PROJECT, env=cluster_cli.env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    error = json.loads((tmp_path / "latest" / "gates.json").read_text())["error"]
+    assert ("kubernetes.namespace 'vinylvault-nowhere' is not where its overlay deploys "
+            "(vinylvault-local)") in error, error
+    # Nothing was judged, so nothing passed: no rollout check ran.
+    assert "passed" not in proc.stdout.splitlines()[-1], proc.stdout[-500:]
+
+
 # Neither the seed's class (Retain) nor the storage suite reaches the provisioner's Delete.
 ARCHIVING_CLASS = f"""
 apiVersion: storage.k8s.io/v1
