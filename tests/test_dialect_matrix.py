@@ -78,6 +78,11 @@ def test_with_every_dialect_the_load_journeys_pass(local_target: LocalTarget,
     assert isinstance(load, dict)
     load.update(weights={"anonymous": 0, "signed_in": 1}, duration_s=20)
     load["endpoints"].pop("health")
+    # What this case shows is that every journey's request succeeds in every dialect; its
+    # latency, on a machine the parallel selftests share, is the load gate's own selftests'
+    # concern, so the latency bounds are loose here and the failure ratios stay.
+    for slo in [load["total"], *load["endpoints"].values()]:
+        slo.update(p95_ms=60_000, p99_ms=60_000)
     run = local_target.gate_with_profile(profile, tmp_path, "--gate", "load",
                                          *modules_of(("load",)), "--", "-m", "slow",
                                          "-p", "no:randomly")
