@@ -52,19 +52,19 @@ def _with_every_dialect_the_fault_fails_exactly_its_gate(local_target: LocalTarg
     assert doc["unverified_gates"] == [], (fault, run.problems())
 
 
-# Two units for the parallel selftest run (xdist's loadscope), each with a target of its own.
-class TestAccessFaults:
-    @pytest.mark.parametrize("fault", [f for f in CAUGHT if FAULTS[f].gate in ACCESS])
-    def test_with_every_dialect_each_fault_still_fails_exactly_its_gate(
-            self, local_target: LocalTarget, fault: str) -> None:
-        _with_every_dialect_the_fault_fails_exactly_its_gate(local_target, fault)
+def _family(faults: list[str]) -> type:
+    """A class of cases: a unit of the parallel selftest run (xdist's loadscope), with a
+    target of its own."""
+    class Family:
+        @pytest.mark.parametrize("fault", faults)
+        def test_with_every_dialect_each_fault_still_fails_exactly_its_gate(
+                self, local_target: LocalTarget, fault: str) -> None:
+            _with_every_dialect_the_fault_fails_exactly_its_gate(local_target, fault)
+    return Family
 
 
-class TestDataFaults:
-    @pytest.mark.parametrize("fault", [f for f in CAUGHT if FAULTS[f].gate not in ACCESS])
-    def test_with_every_dialect_each_fault_still_fails_exactly_its_gate(
-            self, local_target: LocalTarget, fault: str) -> None:
-        _with_every_dialect_the_fault_fails_exactly_its_gate(local_target, fault)
+TestAccessFaults = _family([f for f in CAUGHT if FAULTS[f].gate in ACCESS])
+TestDataFaults = _family([f for f in CAUGHT if FAULTS[f].gate not in ACCESS])
 
 
 def test_with_every_dialect_the_load_journeys_pass(local_target: LocalTarget,

@@ -68,32 +68,21 @@ def _exactly_the_broken_gate_fails(local_target: LocalTarget, fault: str | None)
         assert not leaked, f"{name} contains the values of {leaked}"
 
 
-# One class per family of gates: each is a unit the parallel selftest run (xdist's
-# loadscope) hands to one worker, with a local target of its own.
-class TestRequestGates:
-    @pytest.mark.parametrize("fault", _of("auth", "ownership"))
-    def test_exactly_the_broken_gate_fails(self, local_target: LocalTarget, fault: str) -> None:
-        _exactly_the_broken_gate_fails(local_target, fault)
+def _family(cases: list[str | None]) -> type:
+    """A class of fault cases: the unit the parallel selftest run (xdist's loadscope) hands
+    to one worker, with a local target of its own."""
+    class Family:
+        @pytest.mark.parametrize("fault", cases, ids=lambda c: c or "no-fault")
+        def test_exactly_the_broken_gate_fails(self, local_target: LocalTarget,
+                                               fault: str | None) -> None:
+            _exactly_the_broken_gate_fails(local_target, fault)
+    return Family
 
 
-class TestSchemaGates:
-    @pytest.mark.parametrize("fault", _of("graphql", "tenancy"))
-    def test_exactly_the_broken_gate_fails(self, local_target: LocalTarget, fault: str) -> None:
-        _exactly_the_broken_gate_fails(local_target, fault)
-
-
-class TestResponseGates:
-    @pytest.mark.parametrize("fault", _of("headers"))
-    def test_exactly_the_broken_gate_fails(self, local_target: LocalTarget, fault: str) -> None:
-        _exactly_the_broken_gate_fails(local_target, fault)
-
-
-class TestTransportGates:
-    @pytest.mark.parametrize("fault", [None, *_of("tls", "tls-suites", "database", "health")],
-                             ids=lambda c: c or "no-fault")
-    def test_exactly_the_broken_gate_fails(self, local_target: LocalTarget,
-                                           fault: str | None) -> None:
-        _exactly_the_broken_gate_fails(local_target, fault)
+TestRequestGates = _family(_of("auth", "ownership"))
+TestSchemaGates = _family(_of("graphql", "tenancy"))
+TestResponseGates = _family(_of("headers"))
+TestTransportGates = _family([None, *_of("tls", "tls-suites", "database", "health")])
 
 
 def test_every_fault_has_a_case() -> None:

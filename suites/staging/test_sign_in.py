@@ -45,6 +45,9 @@ def signs_in(profile: Profile, http: TargetHttp, world: SyntheticWorld) -> SignI
             result = sign_in(http, browser, profile.oauth.authorize_url, login, return_to)
         finally:
             world.adopt(login)
+        # Judged here, not only by the outcome hook (which turns failures after a 429 into
+        # inconclusive ones): a sign-in stopped by a 429 never lands off site, so a check of
+        # where it lands would pass without having looked.
         limited = [r for r in (result.start, result.callback) if r is not None
                    and r.status_code == 429]
         if limited:

@@ -15,6 +15,7 @@ import pytest
 from static_mutations import Mutation, apply, copy_manifests, trees
 from static_rule_mutations import MUTATIONS
 
+from tests.local_target.helpers import pid_alive
 from vvgate.kube.judge_apiserver import FOLDER_PREFIX, OWNER_FILE, find_binaries
 from vvgate.rules.admission import AdmissionJudge, policy_version, split_controls
 from vvgate.rules.engine import evaluate, load_trees
@@ -98,20 +99,13 @@ def test_the_server_leaves_nothing_behind(tmp_path: Path) -> None:
     judge.close()
     assert not folder.exists() and not left.exists()
     for pid in pids:
-        assert not Path(f"/proc/{pid}").exists() or _zombie(pid), f"process {pid} still runs"
+        assert not pid_alive(pid), f"process {pid} still runs"
 
 
 def _exited_pid() -> int:
     proc = subprocess.Popen(["true"])
     proc.wait()
     return proc.pid
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
-    except OSError:
-        return True
 
 
 def test_the_policy_follows_the_targets_kubernetes_version() -> None:

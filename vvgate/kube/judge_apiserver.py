@@ -35,6 +35,7 @@ from cryptography.x509.oid import NameOID
 from kubernetes import client
 
 from vvgate.kube.write_guard import GuardedApiClient
+from vvgate.paths import cache_dir
 
 BINARIES_ENV = "VVGATE_KUBE_BINARIES"
 START_TIMEOUT_S = 90
@@ -51,8 +52,7 @@ class JudgeUnavailable(Exception):
 def binaries_dir() -> Path:
     if os.environ.get(BINARIES_ENV):
         return Path(os.environ[BINARIES_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "vinylvault-gate" / "bin"
+    return cache_dir() / "bin"
 
 
 @dataclass(frozen=True)

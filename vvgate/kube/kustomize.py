@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from vvgate.errors import ConfigError
+from vvgate.paths import cache_dir
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 PLACEHOLDER_VALUE = "static-suite-placeholder"
@@ -269,8 +270,7 @@ def _run_kustomize(directory: Path, target: KustomizeTarget) -> str:
 
 
 def render_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "vinylvault-gate" / "renders"
+    return cache_dir() / "renders"
 
 
 def _input_key(copy_root: Path, directory: Path) -> str:

@@ -443,10 +443,11 @@ def load_profile(name_or_path: str) -> Profile:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
-        if not loc:
+        named = tuple(msg.split()[0].split(".")) if msg else ()
+        if not loc and named and named[0] in Profile.model_fields:
             # A rule across fields names its field first ("allow_destructive is refused..."):
             # point at that field's line, not the profile's first.
-            loc = tuple(msg.split()[0].split(".")) if msg else ()
+            loc = named
         line = _line_of(root, loc)
         where = f":{line}" if line else ""
         field = ".".join(str(p) for p in loc if not _is_union_tag(p)) or "(profile)"

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from vvgate.rules.manifest import roles
+from vvgate.rules.manifest.best_practice import is_workload
 from vvgate.rules.manifest.plan_expectations import APPS
-from vvgate.rules.manifest.workload import containers, pod_labels, pod_spec, selector_matches
+from vvgate.rules.manifest.workload import containers, pod_labels, selector_matches
 from vvgate.rules.model import (
     ManifestObject,
     ObjectRule,
@@ -70,20 +71,22 @@ class End:
 
 
 def _workloads(tree: Tree, namespace: str | None, selector: Any) -> list[ManifestObject]:
-    return [o for o in tree.objects if pod_spec(o) is not None and o.namespace == namespace
+    return [o for o in tree.objects if is_workload(o) and o.namespace == namespace
             and selector_matches(selector if isinstance(selector, Mapping) else {},
                                  pod_labels(o))]
 
 
 def _kube_system_end(pods: Any, egress: bool) -> End:
-    labels = (pods or {}).get("matchLabels") or {} if isinstance(pods, Mapping) else {}
-    if any(all(labels.get(k) == v for k, v in want.items()) for want in TRAEFIK_LABELS):
+    selector = pods if isinstance(pods, Mapping) else {}
+    labels = selector.get("matchLabels") or {}
+    if not labels:
+        # All of kube-system: the ingress controller's side of ingress, DNS's of egress.
+        return End(DNS if egress else INGRESS_CONTROLLER)
+    if any(labels.items() >= want.items() for want in TRAEFIK_LABELS):
         return End(INGRESS_CONTROLLER)
-    if any(all(labels.get(k) == v for k, v in want.items()) for want in DNS_LABELS):
+    if any(labels.items() >= want.items() for want in DNS_LABELS):
         return End(DNS)
-    # All of kube-system: the controller's side of ingress, DNS's side of egress.
-    return End(DNS if egress else INGRESS_CONTROLLER) if not labels else \
-        End(f"kube-system pods {dict(labels)}")
+    return End(f"kube-system pods {dict(labels)}")
 
 
 def peer_ends(peer: Mapping[str, Any], policy: ManifestObject, tree: Tree,

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from vvgate.rules.manifest.best_practice import is_workload
 from vvgate.rules.manifest.workload import containers, pod_metadata, pod_spec
 from vvgate.rules.model import (
-    WORKLOADS,
     ManifestObject,
     ObjectRule,
     RuleInfo,
@@ -160,6 +160,6 @@ RULE = ObjectRule(
              "set the pod's securityContext as the restricted profile asks (runAsNonRoot, "
              "seccompProfile RuntimeDefault, allowPrivilegeEscalation false, capabilities "
              "drop ALL) and use only its volume types", "pod-security"),
-    lambda obj: obj.kind in WORKLOADS and pod_spec(obj) is not None,
+    is_workload,
     check_restricted,
 )
