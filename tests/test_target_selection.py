@@ -63,8 +63,9 @@ def test_targets_flags_an_invalid_profile_and_exits_2(ws: Workspace) -> None:
 
 
 def test_static_suite_needs_no_running_target(ws: Workspace) -> None:
-    proc = _pytest(["suites/static", "--report-dir", str(ws.reports), "-q",
-                    "-k", "PLAN-INGRESS-TLS or K8S-SCHEMA"], ws.env)
+    # The whole suite: a fresh checkout's `pytest suites/static` must pass on the project's
+    # own manifests, so the stand-in profile may not hold the overlays to its placeholders.
+    proc = _pytest(["suites/static", "--report-dir", str(ws.reports), "-q"], ws.env)
     assert proc.returncode == 0, proc.stdout[-1500:] + proc.stderr
     gates = json.loads((ws.reports / "latest" / "gates.json").read_text())
     assert gates["target"]["name"] == "offline"

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from vvgate.errors import ConfigError
+from vvgate.gates.plugin import OFFLINE_PROFILE
 from vvgate.gates.run import RUN, report_dir_of
 from vvgate.paths import PROJECT_ROOT
 from vvgate.report import sarif
@@ -141,6 +142,10 @@ def rule_settings(request: pytest.FixtureRequest) -> Settings:
     try:
         profile = request.getfixturevalue("profile")
     except pytest.FixtureLookupError:
+        return Settings(DEFAULT_VERSION, pod_security=judge)
+    if profile is OFFLINE_PROFILE:
+        # No target named: each overlay is held to the seed's values for its own name, not
+        # to the stand-in's placeholder host.
         return Settings(DEFAULT_VERSION, pod_security=judge)
     kube = profile.kubernetes
     names = request.config.stash.get(_TREE_NAMES, [])
