@@ -1,7 +1,7 @@
 """Vinyl Vault journeys for the load gate; vvgate/load/run.py runs this as a Locust subprocess.
 
 Everything a run needs comes from the plan file named by $VVGATE_LOAD_PLAN (written 0600 by the
-runner, removed after the run): where to connect, the CA, the forged session cookies of the
+runner, deleted here as soon as read): where to connect, the CA, the forged session cookies of the
 run's synthetic users, pacing, request budgets, the request cap and the abort thresholds.
 Cookies never appear on a command line, in a request name or in a log line.
 
@@ -31,7 +31,10 @@ from vvgate.access.graphql_ops import find_id, payload_errors
 from vvgate.access.peer_trust import check_leaf
 from vvgate.load.steps import RATE_LIMITED, RECORD_ID, RELEASE_ID, STEPS, TOTAL
 
-PLAN: dict[str, Any] = json.loads(Path(os.environ["VVGATE_LOAD_PLAN"]).read_text("utf-8"))
+_PLAN_FILE = Path(os.environ["VVGATE_LOAD_PLAN"])
+PLAN: dict[str, Any] = json.loads(_PLAN_FILE.read_text("utf-8"))
+# It holds live session cookies: gone as soon as read, whatever ends the run later.
+_PLAN_FILE.unlink(missing_ok=True)
 # OpenSSL's X509_V_FLAG_NO_CHECK_TIME: like the other non-TLS gates, leave expiry to the tls gate.
 NO_CHECK_TIME = 0x200000
 WATCH_INTERVAL_S = 0.25

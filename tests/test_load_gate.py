@@ -10,8 +10,10 @@ import json
 import os
 import ssl
 import subprocess
+import tempfile
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,9 +22,12 @@ import pytest
 import yaml
 
 from conftest import PROJECT, VVGATE, SuiteRun
+from tests.local_target.helpers import pid_alive
 from vvgate.errors import ConfigError
 from vvgate.identity.synthetic_users import TAG_FIELD
+from vvgate.lifetime import OWNER_FILE, sweep_dead_folders
 from vvgate.load import plan as load_plan
+from vvgate.load.run import PRIVATE_PREFIX
 from vvgate.load.stats import EndpointStats, RunStats, percentile
 from vvgate.load.thresholds import evaluate, read_baseline
 from vvgate.mongo.access import MongoAccess
@@ -279,3 +284,45 @@ def test_an_untrusted_certificate_leaves_the_load_gate_pinned_and_passing(target
     assert trust["mode"] == "pinned" and "self-signed certificate" in trust["reason"], trust
     endpoints = run.gate("load")["data"]["endpoints"]
     assert endpoints["total"]["failures"] == 0 and endpoints["records.list"]["requests"] > 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def _wait_for(what: str, found: Callable[[], Any], timeout_s: float = 60) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = found()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"no {what} within {timeout_s} s")
+
+
+def test_a_killed_load_run_leaves_no_locust_no_plan_and_no_latest(target: Target,
+                                                                  tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    run = subprocess.Popen([*VVGATE, "load", "--target", "local", "--report-dir", str(reports),
+                            "--duration", "25"], env=target.env, cwd=PROJECT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        locust = _wait_for("Locust child", lambda: _children(run.pid))[0]
+        folder = _wait_for("private plan folder", lambda: [
+            p for p in Path(tempfile.gettempdir()).glob(f"{PRIVATE_PREFIX}*")
+            if (p / OWNER_FILE).is_file() and (p / OWNER_FILE).read_text() == str(run.pid)])[0]
+        # Locust deletes the plan (it holds live cookies) once it has read it.
+        _wait_for("plan deleted by Locust", lambda: not (folder / "plan.json").exists())
+    finally:
+        run.kill()
+        run.wait()
+    _wait_for("Locust's end after its parent's", lambda: not pid_alive(locust), timeout_s=15)
+    # The next load run removes the dead run's folder before making its own.
+    sweep_dead_folders(PRIVATE_PREFIX)
+    assert not folder.exists()
+    # `latest` moves only when a run has its verdict: never to the killed run's folder.
+    assert not (reports / "latest").exists()

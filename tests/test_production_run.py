@@ -51,8 +51,20 @@ def test_production_run_is_read_only_and_passes(
     prodlike: tuple[dict[str, str], Path], tmp_path: Path
 ) -> None:
     env, profile = prodlike
-    run = _run(env, profile, tmp_path, "staging", "production")
+    secrets = read_env_file(Path(env["VVGATE_STATE_DIR"]) / "local" / "secrets.env")
+    client: MongoClient[dict[str, object]] = MongoClient(secrets["MONGODB_BFF_URI"])
+    sessions = client["vinylvault_bff"]["sessions"]
+    try:
+        before = sessions.count_documents({})
+        run = _run(env, profile, tmp_path, "staging", "production")
+        after = sessions.count_documents({})
+    finally:
+        client.close()
     assert run.code == 0, run.stdout[-2000:]
+    # The OAuth starts made sessions; without store access they end as a browser ends them.
+    ended = [n for n in run.gates()["run"]["notes"] if n.startswith("stray sessions:")]
+    assert ended and "ended by POST /auth/logout" in ended[0], ended
+    assert after == before, (before, after)
     tenancy = run.gate("tenancy")
     # only the read-only naming check runs; everything needing synthetic users says why not
     assert tenancy["counts"]["passed"] == 1 and tenancy["counts"]["failed"] == 0

@@ -16,7 +16,8 @@ from static_mutations import Mutation, apply, copy_manifests, trees
 from static_rule_mutations import MUTATIONS
 
 from tests.local_target.helpers import pid_alive
-from vvgate.kube.judge_apiserver import FOLDER_PREFIX, OWNER_FILE, find_binaries
+from vvgate.kube.judge_apiserver import FOLDER_PREFIX, find_binaries
+from vvgate.lifetime import OWNER_FILE
 from vvgate.rules.admission import AdmissionJudge, policy_version, split_controls
 from vvgate.rules.engine import evaluate, load_trees
 from vvgate.rules.manifest.pod_security import RULE_ID

@@ -28,7 +28,7 @@ from vvgate.gates.verdicts import FAILED, INCONCLUSIVE, PASSED, SKIPPED, Outcome
 from vvgate.paths import DEFAULT_REPORTS_DIR, SELFTESTS_DIR, SUITES_DIR
 from vvgate.report.evidence import Evidence
 from vvgate.report.redaction import RedactingFilter, redact
-from vvgate.report.run_dir import create_run_dir
+from vvgate.report.run_dir import create_run_dir, point_latest
 from vvgate.report.summary import gates_document, markdown, write_json
 from vvgate.targets import preflight
 from vvgate.targets.profile import TARGET_ENV, Kind, Profile, load_profile
@@ -287,6 +287,7 @@ def _finish(session: pytest.Session, run: GateRun) -> None:
         run.error,
     )
     write_json(run.report_dir / "gates.json", document)
+    point_latest(run.report_dir.parent, run.report_dir)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as fh:

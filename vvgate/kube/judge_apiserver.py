@@ -10,18 +10,15 @@ as long as the run. Its one client is built on the write guard, like every other
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import datetime as dt
 import ipaddress
 import os
 import re
 import secrets
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
-import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -35,14 +32,13 @@ from cryptography.x509.oid import NameOID
 from kubernetes import client
 
 from vvgate.kube.write_guard import GuardedApiClient
+from vvgate.lifetime import die_with_parent, private_folder
 from vvgate.paths import cache_dir
 
 BINARIES_ENV = "VVGATE_KUBE_BINARIES"
 START_TIMEOUT_S = 90
 _VERSIONED = re.compile(r"^(kube-apiserver|etcd)-v(\d+)\.(\d+)\.(\d+)$")
-_PR_SET_PDEATHSIG = 1
 FOLDER_PREFIX = "vvgate-judge-"
-OWNER_FILE = "owner.pid"
 
 
 class JudgeUnavailable(Exception):
@@ -83,28 +79,11 @@ def find_binaries(folder: Path | None = None) -> Binaries:
     return Binaries(newest["kube-apiserver"][1], newest["etcd"][1])
 
 
-def _sweep_dead_folders() -> None:
-    """Remove the folders of runs that were killed before they could (their servers died
-    with them; their files stay)."""
-    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
-        try:
-            owner = int((folder / OWNER_FILE).read_text())
-        except (OSError, ValueError):
-            continue
-        if not Path(f"/proc/{owner}").exists():
-            shutil.rmtree(folder, ignore_errors=True)
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def _die_with_parent() -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _write_keys(folder: Path) -> None:
@@ -157,7 +136,7 @@ class JudgeApiServer:
         log = (self._folder / f"{name}.log").open("wb")
         self._logs.append(log)
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+                                stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
                                 cwd=self._folder, env={"PATH": os.environ.get("PATH", "")})
         self._procs.append(proc)
         return proc
@@ -174,9 +153,7 @@ class JudgeApiServer:
     def launch(self) -> None:
         """Start both processes and return at once: the caller may do other work while
         kube-apiserver comes up (wait_ready waits for it)."""
-        _sweep_dead_folders()
-        self._folder = folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
-        (folder / OWNER_FILE).write_text(str(os.getpid()))
+        self._folder = folder = private_folder(FOLDER_PREFIX)
         try:
             self._launch(folder)
         except OSError as exc:

@@ -2,8 +2,9 @@
 
 Locust never runs in this process: importing it monkey-patches everything with gevent. The
 child gets the run's plan, including the synthetic users' forged cookies, through a 0600 file
-in a private folder named by an environment variable, never on its command line; the folder
-is removed when the run ends. Its console output is redacted before anyone sees it.
+in a private folder named by an environment variable, never on its command line. The child
+deletes the file once read, the folder goes when the run ends, and a killed run's folder goes
+at the next load run (vvgate/lifetime.py). Its console output is redacted before anyone sees it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 from vvgate.access.schema_source import NO_SCHEMA, TargetSchema
 from vvgate.errors import ConfigError
 from vvgate.identity.synthetic_users import SyntheticWorld
+from vvgate.lifetime import die_with_parent, private_folder
 from vvgate.load.operations import journey_operations
 from vvgate.load.plan import RunShape
 from vvgate.load.stats import RunStats, read
@@ -37,6 +38,7 @@ MAX_IDENTITIES = 3
 ABORT_MIN_REQUESTS = 10
 STOP_TIMEOUT_S = 5
 STARTUP_GRACE_S = 60
+PRIVATE_PREFIX = "vvgate-load-"
 
 
 class LoadRunError(RuntimeError):
@@ -130,7 +132,7 @@ def run(profile: Profile, shape: RunShape, out_dir: Path, world: SyntheticWorld 
     extras_file = out_dir / "timeline.json"
     plan = {**plan_document(profile, shape, identities(world, shape), extras_file, pin_sha256),
             "operations": journey_operations(schema), **(plan_extra or {})}
-    private = Path(tempfile.mkdtemp(prefix="vvgate-load-"))
+    private = private_folder(PRIVATE_PREFIX)
     try:
         plan_path = private / "plan.json"
         fd = os.open(plan_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -145,8 +147,10 @@ def run(profile: Profile, shape: RunShape, out_dir: Path, world: SyntheticWorld 
         env = {**os.environ, PLAN_ENV: str(plan_path)}
         timeout = shape.duration_s + STOP_TIMEOUT_S + STARTUP_GRACE_S
         try:
+            # Locust dies with this process, even by SIGKILL: a run the gate no longer
+            # watches must not go on sending load until its own time limit.
             proc = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True,
-                                  text=True, timeout=timeout)
+                                  text=True, timeout=timeout, preexec_fn=die_with_parent)
         except subprocess.TimeoutExpired as exc:
             raise LoadRunError(f"Locust did not finish within {timeout} s") from exc
     finally:
