@@ -12,17 +12,25 @@ import os
 import shutil
 import signal
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
 OWNER_FILE = "owner.pid"
 
 
-def die_with_parent() -> None:
-    """A `preexec_fn`: the child gets SIGKILL when the thread that started it ends, so start
-    it from a thread that lives as long as the run (the main thread, say)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+def dies_with_parent(sig: signal.Signals = signal.SIGKILL) -> Callable[[], None]:
+    """A `preexec_fn`: the child gets `sig` when the thread that started it ends, so start it
+    from a thread that lives as long as the run (the main thread, say). A child whose parent
+    is already gone by then exits at once."""
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork, not in the child
+    parent = os.getpid()
+
+    def arm() -> None:
+        if prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(sig), 0, 0, 0) != 0 \
+                or os.getppid() != parent:
+            os._exit(1)
+    return arm
 
 
 def _owner_alive(folder: Path) -> bool:

@@ -64,5 +64,6 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"vvgate local: {exc}\n")
         return 2
     except KeyboardInterrupt:
-        sys.stderr.write("vvgate local: interrupted; everything started was stopped\n")
+        done = "; what this up started was stopped" if args.command == "up" else ""
+        sys.stderr.write(f"vvgate local: interrupted{done}\n")
         return 2

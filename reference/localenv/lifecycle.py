@@ -1,4 +1,8 @@
-"""up and down: reconcile the local target's processes with what was asked for."""
+"""up and down: reconcile the local target's processes with what was asked for.
+
+`up` decides everything (ports, what to restart) and refuses before it touches a process; once
+it has changed something and fails, it stops only what it started. Every process is recorded
+before it runs, so `status` and `down` know all of them, a killed `up`'s too."""
 
 from __future__ import annotations
 
@@ -6,16 +10,25 @@ import contextlib
 import fcntl
 import json
 import shutil
+import signal
 import subprocess
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import FrameType
 
 from reference import dialects, faults
 from reference.localenv import ca, components, mongo, ports, procs, profile, secrets, state
 from reference.localenv.components import OWNER, PORT_KEYS, Component
 from reference.localenv.paths import HOST, Layout
+
+Started = dict[str, tuple[procs.Record, subprocess.Popen[bytes]]]
+DATABASES = tuple(n for n in components.ORDER if n.startswith("mongo-"))
+# What new secrets invalidate: the databases hold the old passwords, the apps read them at start.
+USES_SECRETS = (*DATABASES, "bff", "backend")
+_Handler = Callable[[int, FrameType | None], None] | signal.Handlers
 
 
 @contextlib.contextmanager
@@ -30,57 +43,105 @@ def _locked(layout: Layout) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _signals(handler: _Handler, *sigs: signal.Signals) -> Iterator[None]:
+    # Only the main thread may set handlers; elsewhere the defaults stay.
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, handler) for s in sigs}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _ends_like_ctrl_c() -> contextlib.AbstractContextManager[None]:
+    """SIGTERM (a CI timeout, `kill`) and SIGHUP (a closed terminal) end `up` as Ctrl-C does,
+    so it stops what it started instead of dying half-way."""
+    return _signals(_interrupt, signal.SIGTERM, signal.SIGHUP)
+
+
+def _uninterrupted() -> contextlib.AbstractContextManager[None]:
+    """Cleanup runs to its end: a second Ctrl-C would leave half of it undone."""
+    return _signals(signal.SIG_IGN, signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _stop_records(layout: Layout, recs: list[procs.Record]) -> None:
+    with ThreadPoolExecutor(max_workers=max(1, len(recs))) as pool:
+        list(pool.map(lambda r: procs.stop(r, layout.run), recs))
+
+
 def _stop_all(layout: Layout, names: Iterable[str] | None = None) -> list[str]:
-    """Stop components by PID: ingress and apps first, then the databases, each tier at once."""
-    running = state.running(layout)
-    wanted = set(names) if names is not None else set(running)
+    """Stop components by PID: ingress and apps first, then the databases, each tier at once.
+    Dead leaders' records count too: stop() still ends what is left of their groups."""
+    recorded = state.records(layout)
+    wanted = set(names) if names is not None else set(recorded)
     stopped: list[str] = []
-    databases = tuple(n for n in components.ORDER if n.startswith("mongo-"))
-    for tier in (tuple(n for n in components.ORDER if n not in databases), databases):
-        recs = [running[n] for n in tier if n in running and n in wanted]
-        with ThreadPoolExecutor(max_workers=max(1, len(recs))) as pool:
-            list(pool.map(lambda r: procs.stop(r, layout.run), recs))
-        stopped += [r.name for r in recs]
+    for tier in (tuple(n for n in components.ORDER if n not in DATABASES), DATABASES):
+        recs = [recorded[n] for n in tier if n in recorded and n in wanted]
+        live = [r.name for r in recs if procs.alive(r)]
+        _stop_records(layout, recs)
+        stopped += live
     return stopped
 
 
-def _plan(layout: Layout, active: tuple[str, ...], pins: dict[str, int],
-          dialect_set: tuple[str, ...]) -> list[Component]:
-    """Components for this run; stops those whose spec changed and moves off taken ports."""
+def _ports(layout: Layout, pins: dict[str, int], running: dict[str, procs.Record],
+           ) -> dict[str, int]:
+    """Each port key's port: pinned, remembered, or a free one; refuses a taken pinned one."""
     if len(set(pins.values())) < len(pins):
         raise state.LocalEnvError("the HTTPS and HTTP ports must differ")
+    saved = state.load_ports(layout)
+    # Ports our running components hold: a component that gives one up is restarted first.
+    ours = {port for key, port in saved.items() if OWNER[key] in running}
     # A pinned port wins over a remembered one: whoever had it gets a new port.
-    port_map = {k: v for k, v in state.load_ports(layout).items()
-                if k in pins or v not in pins.values()}
+    port_map = {k: v for k, v in saved.items() if k in pins or v not in pins.values()}
     port_map.update(pins)
     for key in PORT_KEYS:
-        if key not in port_map:
-            port_map[key] = ports.free_port(port_map.values())
-    for _ in range(len(PORT_KEYS) + 1):
-        comps = components.build(layout, port_map, active, dialect_set)
-        running = state.running(layout)
-        stale = [c.name for c in comps if c.name in running and running[c.name].spec != c.spec]
-        if stale:
-            state.say(f"restarting {', '.join(stale)} (configuration changed)")
-            _stop_all(layout, stale)
-            running = state.running(layout)
-        moved = False
-        for key in PORT_KEYS:
-            if OWNER[key] in running or ports.is_free(port_map[key]):
-                continue
-            if key in pins:
-                raise state.LocalEnvError(
-                    f"{OWNER[key]}: port {port_map[key]} ({key}) on 127.0.0.1 is already in use")
-            port_map[key] = ports.free_port(port_map.values())
-            moved = True
-        if not moved:
-            layout.ports.write_text(json.dumps(port_map, indent=1))
-            return comps
-    raise state.LocalEnvError("could not settle on free ports")
+        port = port_map.get(key)
+        if port is not None and (port in ours or ports.is_free(port)):
+            continue
+        if key in pins:
+            raise state.LocalEnvError(
+                f"{OWNER[key]}: port {port} ({key}) on 127.0.0.1 is already in use")
+        port_map[key] = ports.free_port([*port_map.values(), *ours])
+    return port_map
 
 
-def _provision(layout: Layout, comps: list[Component], values: dict[str, str]) -> None:
-    users = {
+def _needs_users(comp: Component) -> bool:
+    return comp.storage is not None and not mongo.provisioned(comp.storage)
+
+
+def _why_restart(rec: procs.Record) -> str:
+    if rec.spec == procs.PROVISIONING:
+        return "left running without auth by an interrupted provisioning"
+    return "configuration changed"
+
+
+def _plan(layout: Layout, active: tuple[str, ...], pins: dict[str, int],
+          dialect_set: tuple[str, ...]) -> tuple[list[Component], dict[str, int], dict[str, str]]:
+    """The components, their ports, and the running ones to restart (with why). Every refusal
+    happens here, before any process is stopped or started."""
+    running = state.running(layout)
+    port_map = _ports(layout, pins, running)
+    ca.ensure_certificates(layout.ca_dir, HOST)
+    comps = components.build(layout, port_map, active, dialect_set)
+    _check_binaries(comps)
+    restart = {c.name: _why_restart(running[c.name]) for c in comps
+               if c.name in running and running[c.name].spec != c.spec}
+    # Provisioning needs the database's storage and port to itself.
+    restart |= {c.name: "users to provision" for c in comps
+                if c.name in running and c.name not in restart and _needs_users(c)}
+    return comps, port_map, restart
+
+
+def _users(values: dict[str, str]) -> dict[str, tuple[str, str, list[dict[str, str]]]]:
+    return {
         "mongo-bff": (secrets.BFF_USER, values["MONGODB_BFF_PASSWORD"],
                       [{"role": "readWrite", "db": "vinylvault_bff"}]),
         # Tenant databases are created on first write, so the backend needs any-database access;
@@ -89,34 +150,61 @@ def _provision(layout: Layout, comps: list[Component], values: dict[str, str]) -
                           [{"role": "readWriteAnyDatabase", "db": "admin"},
                            {"role": "clusterMonitor", "db": "admin"}]),
     }
-    todo = [c for c in comps if c.storage is not None and not mongo.provisioned(c.storage)]
+
+
+def _start_without_auth(layout: Layout, comp: Component) -> procs.Record:
+    assert comp.storage is not None
+    comp.storage.mkdir(parents=True, exist_ok=True)
+    try:
+        # Recorded as provisioning, and it dies with `up`: whatever ends `up`, no database runs
+        # without auth after it, and a record left behind names it for the next `up` or `down`.
+        rec, _ = procs.spawn(comp.name, mongo.without_auth(comp.argv), comp.env,
+                             layout.log(comp.name), comp.cwd, comp.port, procs.PROVISIONING,
+                             layout.run, die_with_parent=True)
+    except OSError as exc:
+        raise state.LocalEnvError(f"{comp.name}: cannot start {comp.argv[0]} ({exc.strerror}); "
+                                  f"see {layout.log(comp.name)}") from None
+    return rec
+
+
+def _create_user(layout: Layout, comp: Component, server: procs.Record,
+                 user: tuple[str, str, list[dict[str, str]]]) -> None:
+    start = time.monotonic()
+    try:
+        mongo.create_user(comp.port, lambda: procs.alive(server), *user)
+    except Exception as exc:
+        raise state.LocalEnvError(f"{comp.name}: provisioning users failed ({exc}); "
+                                  f"see {layout.log(comp.name)}") from None
+    state.say(f"  {comp.name:<14} users provisioned ({time.monotonic() - start:.1f}s)")
+
+
+def _provision(layout: Layout, comps: list[Component], values: dict[str, str]) -> None:
+    todo = [c for c in comps if _needs_users(c)]
     if not todo:
         return
-
-    def one(comp: Component) -> None:
-        assert comp.storage is not None
-        user, password, roles = users[comp.name]
-        argv = [a for a in comp.argv if a != "--auth"]
-        start = time.monotonic()
-        try:
-            mongo.provision(argv, comp.env, comp.storage, comp.port, layout.log(comp.name),
-                            comp.cwd, user, password, roles)
-        except Exception as exc:
-            raise state.LocalEnvError(f"{comp.name}: provisioning users failed ({exc}); "
-                                f"see {layout.log(comp.name)}") from None
-        state.say(f"  {comp.name:<14} users provisioned ({time.monotonic() - start:.1f}s)")
-
-    with ThreadPoolExecutor(max_workers=len(todo)) as pool:
-        for future in [pool.submit(one, c) for c in todo]:
+    servers: list[procs.Record] = []
+    pool = ThreadPoolExecutor(max_workers=len(todo))
+    try:
+        # Forked from this thread, the main one: PR_SET_PDEATHSIG fires when the forking
+        # thread ends, and this one ends only with `up` (a pool thread ends earlier).
+        servers += [_start_without_auth(layout, c) for c in todo]
+        users = _users(values)
+        futures = [pool.submit(_create_user, layout, c, s, users[c.name])
+                   for c, s in zip(todo, servers, strict=True)]
+        for future in futures:
             future.result()
+    finally:
+        with _uninterrupted():
+            # First: a worker still waiting on its server gives up once the server is gone.
+            _stop_records(layout, servers)
+            pool.shutdown()
+    for comp in todo:
+        assert comp.storage is not None
+        mongo.mark_provisioned(comp.storage)
 
 
-Started = dict[str, tuple[procs.Record, subprocess.Popen[bytes]]]
-
-
-def _spawn(layout: Layout, comps: list[Component]) -> Started:
+def _spawn(layout: Layout, comps: list[Component], started: Started) -> None:
     running = state.running(layout)
-    started: Started = {}
     for comp in comps:
         if comp.name in running:
             rec = running[comp.name]
@@ -127,9 +215,8 @@ def _spawn(layout: Layout, comps: list[Component]) -> Started:
                                              layout.log(comp.name), comp.cwd, comp.port,
                                              comp.spec, layout.run)
         except OSError as exc:
-            raise state.LocalEnvError(f"{comp.name}: cannot start {comp.argv[0]} ({exc.strerror}); "
-                                f"see {layout.log(comp.name)}") from None
-    return started
+            raise state.LocalEnvError(f"{comp.name}: cannot start {comp.argv[0]} "
+                                      f"({exc.strerror}); see {layout.log(comp.name)}") from None
 
 
 def _wait(layout: Layout, comps: list[Component], started: Started, timeout_s: float,
@@ -173,47 +260,88 @@ def _check_binaries(comps: list[Component]) -> None:
             raise state.LocalEnvError(f"{comp.name}: {exe} not found ({hint})")
 
 
+def _restart(layout: Layout, restart: dict[str, str], regenerated: bool,
+             restarted: list[str]) -> None:
+    running = state.running(layout)
+    if regenerated:
+        # Existing databases hold users with the old passwords: provision them again.
+        for marker in layout.db_dir.glob(f"*/{mongo.MARKER}"):
+            marker.unlink()
+        restart = {**{n: "new secrets" for n in USES_SECRETS if n in running}, **restart}
+    for reason in dict.fromkeys(restart.values()):
+        names = [n for n in components.ORDER if restart.get(n) == reason]
+        state.say(f"restarting {', '.join(names)} ({reason})")
+    # Counted before stopping: an `up` interrupted half-way through has still changed them.
+    restarted += [n for n in restart if n in running]
+    _stop_all(layout, restart)
+
+
+def _apply(layout: Layout, comps: list[Component], port_map: dict[str, int],
+           restart: dict[str, str], started: Started, restarted: list[str], timeout_s: float,
+           t0: float) -> None:
+    """Carry out the plan; `started` and `restarted` say what it changed, should it fail."""
+    values, regenerated = secrets.ensure(layout.secrets)
+    _restart(layout, restart, regenerated, restarted)
+    layout.ports.write_text(json.dumps(port_map, indent=1))
+    _write_files(comps)
+    secrets.with_uris(layout.secrets, values, port_map["mongo-bff"], port_map["mongo-backend"])
+    state.say(f"local target {HOST}: state {layout.root}")
+    # Apps and ingress start while the databases are provisioned; they retry Mongo.
+    _spawn(layout, [c for c in comps if c.storage is None], started)
+    _provision(layout, comps, values)
+    _spawn(layout, [c for c in comps if c.storage is not None], started)
+    _wait(layout, comps, started, timeout_s, t0)
+
+
+def _undo(layout: Layout, started: Started, changed: bool) -> None:
+    """After `up` failed: stop what it started (a provisioning server too, should one be left)
+    and say so; what ran before it and was not restarted keeps running."""
+    with _uninterrupted():
+        _stop_started(layout, started, changed)
+
+
+def _stop_started(layout: Layout, started: Started, changed: bool) -> None:
+    provisioning = [n for n, r in state.records(layout).items() if r.spec == procs.PROVISIONING]
+    stopped = _stop_all(layout, [*started, *provisioning])
+    if stopped:
+        state.say(f"stopped what this up started: {', '.join(stopped)}")
+    if not changed:
+        return
+    _clear_outputs(layout)
+    left = list(state.running(layout))
+    still = (f"; still running: {', '.join(left)} (`vvgate local down` stops them)"
+             if left else "")
+    state.say(f"removed {layout.profile.name}: the target is not whole{still}")
+
+
 def up(fault_spec: str | None, timeout_s: float, pins: dict[str, int],
        dialect_spec: str | None = None) -> int:
     active = faults.parse(fault_spec)  # validates before anything starts
     dialect_set = dialects.parse(dialect_spec)
     layout = Layout.current()
     t0 = time.monotonic()
-    with _locked(layout):
+    with _locked(layout), _ends_like_ctrl_c():
         layout.ensure()
         try:
-            values, regenerated = secrets.ensure(layout.secrets)
-            if regenerated:
-                # Existing databases hold users with the old passwords: provision them again.
-                _stop_all(layout, ("mongo-bff", "mongo-backend", "bff", "backend"))
-                for marker in layout.db_dir.glob(f"*/{mongo.MARKER}"):
-                    marker.unlink()
-            ca.ensure_certificates(layout.ca_dir, HOST)
-            comps = _plan(layout, active, pins, dialect_set)
-            _check_binaries(comps)
-            _write_files(comps)
-            by_name = {c.name: c for c in comps}
-            secrets.with_uris(layout.secrets, values, by_name["mongo-bff"].port,
-                              by_name["mongo-backend"].port)
-            state.say(f"local target {HOST}: state {layout.root}")
-            # Apps and ingress start while the databases are provisioned; they retry Mongo.
-            started = _spawn(layout, [c for c in comps if c.storage is None])
-            _provision(layout, comps, values)
-            started |= _spawn(layout, [c for c in comps if c.storage is not None])
-            _wait(layout, comps, started, timeout_s, t0)
-        except (state.LocalEnvError, KeyboardInterrupt):
-            _stop_all(layout)
-            _clear_outputs(layout)
+            comps, port_map, restart = _plan(layout, active, pins, dialect_set)
+        except state.LocalEnvError:
             raise
         except Exception as exc:
-            _stop_all(layout)
-            _clear_outputs(layout)
             raise state.LocalEnvError(f"up failed: {type(exc).__name__}: {exc}") from None
-        layout.faults.write_text(json.dumps({"faults": list(active),
-                                             "dialects": list(dialect_set)}, indent=1))
-        port_map = state.load_ports(layout)
-        path = profile.write(layout, port_map["https"], port_map["http"], port_map["github"],
-                             dialect_set)
+        started: Started = {}
+        restarted: list[str] = []
+        try:
+            _apply(layout, comps, port_map, restart, started, restarted, timeout_s, t0)
+            layout.faults.write_text(json.dumps({"faults": list(active),
+                                                 "dialects": list(dialect_set)}, indent=1))
+            path = profile.write(layout, port_map["https"], port_map["http"],
+                                 port_map["github"], dialect_set)
+        except (state.LocalEnvError, KeyboardInterrupt):
+            _undo(layout, started, changed=bool(started or restarted))
+            raise
+        except Exception as exc:
+            _undo(layout, started, changed=bool(started or restarted))
+            raise state.LocalEnvError(f"up failed: {type(exc).__name__}: {exc}") from None
     state.say(f"faults: {', '.join(active) if active else 'none'}")
     state.say(f"dialects: {', '.join(dialect_set) if dialect_set else 'none'}")
     state.say(f"https://{HOST} at 127.0.0.1:{port_map['https']} (http {port_map['http']}), "

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 
 from reference import dialects, faults
-from reference.localenv import components, state
+from reference.localenv import components, procs, state
 from reference.localenv.components import PORT_KEYS
 from reference.localenv.paths import Layout
 
@@ -21,6 +21,10 @@ def status() -> int:
         rec = running.get(name)
         if rec is None:
             state.say(f"{name:<14} {'-':<8} {'-':<6} stopped")
+            continue
+        if rec.spec == procs.PROVISIONING:
+            # Auth is off while its users are created: never "healthy", whatever ping says.
+            state.say(f"{name:<14} {rec.pid:<8} {rec.port:<6} PROVISIONING (auth off)")
             continue
         ok = health.get(name, lambda: False)()
         healthy += ok

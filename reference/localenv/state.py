@@ -18,12 +18,15 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
+def records(layout: Layout) -> dict[str, procs.Record]:
+    """Every component's record, its process alive or not."""
+    found = {name: procs.load(layout.run, name) for name in components.ORDER}
+    return {name: rec for name, rec in found.items() if rec is not None}
+
+
 def running(layout: Layout) -> dict[str, procs.Record]:
     out: dict[str, procs.Record] = {}
-    for name in components.ORDER:
-        rec = procs.load(layout.run, name)
-        if rec is None:
-            continue
+    for name, rec in records(layout).items():
         if procs.alive(rec):
             out[name] = rec
         else:

@@ -120,8 +120,10 @@ def test_a_dialect_restarts_its_components_and_writes_the_schema_it_serves(cli: 
     assert len(lines) == 1 and "unknown dialect 'no-such-dialect'" in lines[0], lines
 
 
-def test_a_taken_port_fails_cleanly(cli: Cli) -> None:
+def test_a_taken_port_is_refused_and_changes_nothing(cli: Cli) -> None:
     before = cli.pids()
+    outputs = ("target.yaml", "faults.json", "ports.json", "schema.graphql")
+    files = {name: (cli.local / name).read_bytes() for name in outputs}
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
@@ -130,10 +132,15 @@ def test_a_taken_port_fails_cleanly(cli: Cli) -> None:
     assert proc.returncode == 2
     line = _one_line_error(proc.stderr)
     assert f"port {port}" in line and "already in use" in line and "traefik" in line
-    _assert_nothing_running(cli, before)
+    assert proc.stdout == ""  # nothing stopped or restarted, so nothing to say
+    assert cli.pids() == before and all(pid_alive(pid) for pid in before.values())
+    assert {name: (cli.local / name).read_bytes() for name in outputs} == files
+    assert cli.run("status").returncode == 0
 
 
-def test_a_broken_component_names_itself_and_leaves_nothing(cli: Cli, tmp_path: Path) -> None:
+def test_a_broken_component_names_itself_and_stops_only_what_it_started(
+        cli: Cli, tmp_path: Path) -> None:
+    before = cli.pids()
     broken = tmp_path / "traefik"
     broken.write_text("#!/bin/sh\necho 'traefik: cannot load configuration' >&2\nexit 3\n")
     broken.chmod(0o755)
@@ -144,7 +151,15 @@ def test_a_broken_component_names_itself_and_leaves_nothing(cli: Cli, tmp_path: 
     assert line.startswith("vvgate local: traefik: exited during start (exit 3)")
     assert str(log) in line
     assert "cannot load configuration" in log.read_text()
-    _assert_nothing_running(cli, {})
+    # Only Traefik's configuration changed: the rest keeps running, and `up` says so.
+    assert "restarting traefik (configuration changed)" in proc.stdout
+    others = {k: v for k, v in before.items() if k != "traefik"}
+    assert cli.pids() == others and all(pid_alive(pid) for pid in others.values())
+    assert f"still running: {', '.join(n for n in ORDER if n in others)}" in proc.stdout, \
+        proc.stdout
+    assert not (cli.local / "target.yaml").exists()  # the target is not whole
+    assert cli.run("down").returncode == 0
+    _assert_nothing_running(cli, before)
     ports = json.loads((cli.local / "ports.json").read_text())
     for port in ports.values():
         with socket.socket() as s:

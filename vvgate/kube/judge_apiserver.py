@@ -32,7 +32,7 @@ from cryptography.x509.oid import NameOID
 from kubernetes import client
 
 from vvgate.kube.write_guard import GuardedApiClient
-from vvgate.lifetime import die_with_parent, private_folder
+from vvgate.lifetime import dies_with_parent, private_folder
 from vvgate.paths import cache_dir
 
 BINARIES_ENV = "VVGATE_KUBE_BINARIES"
@@ -136,7 +136,7 @@ class JudgeApiServer:
         log = (self._folder / f"{name}.log").open("wb")
         self._logs.append(log)
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
+                                stdin=subprocess.DEVNULL, preexec_fn=dies_with_parent(),
                                 cwd=self._folder, env={"PATH": os.environ.get("PATH", "")})
         self._procs.append(proc)
         return proc

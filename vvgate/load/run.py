@@ -21,7 +21,7 @@ from typing import Any
 from vvgate.access.schema_source import NO_SCHEMA, TargetSchema
 from vvgate.errors import ConfigError
 from vvgate.identity.synthetic_users import SyntheticWorld
-from vvgate.lifetime import die_with_parent, private_folder
+from vvgate.lifetime import dies_with_parent, private_folder
 from vvgate.load.operations import journey_operations
 from vvgate.load.plan import RunShape
 from vvgate.load.stats import RunStats, read
@@ -150,7 +150,7 @@ def run(profile: Profile, shape: RunShape, out_dir: Path, world: SyntheticWorld 
             # Locust dies with this process, even by SIGKILL: a run the gate no longer
             # watches must not go on sending load until its own time limit.
             proc = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True,
-                                  text=True, timeout=timeout, preexec_fn=die_with_parent)
+                                  text=True, timeout=timeout, preexec_fn=dies_with_parent())
         except subprocess.TimeoutExpired as exc:
             raise LoadRunError(f"Locust did not finish within {timeout} s") from exc
     finally:
