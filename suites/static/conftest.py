@@ -45,9 +45,12 @@ def _exit(config: pytest.Config, exc: ConfigError) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if _ERROR in config.stash:
         pytest.exit(f"vvgate: error: {config.stash[_ERROR]}", returncode=ConfigError.exit_code)
+    # Pod Security's verdicts come from a server that takes a second or two to start: its
+    # checks run last, so every other check runs meanwhile instead of waiting behind them.
+    items.sort(key=lambda item: _pod_security_case(item) is not None)
 
 
 def manifest_cases(config: pytest.Config) -> list[Case]:
@@ -100,30 +103,36 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pod_judge(config: pytest.Config) -> AdmissionJudge:
-    """The run's one Pod Security judge, at the profile's Kubernetes version."""
+    """The run's one Pod Security judge (its version and notes come with the run, below)."""
     if _JUDGE not in config.stash:
-        run = config.stash.get(RUN, None)
-        kube = run.profile.kubernetes if run else None
-        config.stash[_JUDGE] = AdmissionJudge(kube.version if kube else DEFAULT_VERSION,
-                                              run.notes.append if run else lambda note: None)
+        config.stash[_JUDGE] = AdmissionJudge(DEFAULT_VERSION)
     return config.stash[_JUDGE]
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    # The judge's server takes seconds to come up: launch it now, so it does while the
-    # trees render and the other checks run.
+    # The judge's server takes a second or two to come up: launch it first, so it does while
+    # the gate plugin loads the profile and the trees render and the other checks run.
     pod_judge(config).prepare()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    run = session.config.stash.get(RUN, None)
+    kube = run.profile.kubernetes if run else None
+    pod_judge(session.config).attach(kube.version if kube else DEFAULT_VERSION,
+                                     run.notes.append if run else lambda note: None)
+
+
+def _pod_security_case(item: pytest.Item) -> Case | None:
+    callspec = getattr(item, "callspec", None)
+    case = callspec.params.get("manifest_case") if callspec is not None else None
+    return case if isinstance(case, Case) and case.info.id == RULE_ID else None
 
 
 def _selected_pods(items: list[pytest.Item]) -> list[ManifestObject]:
     """The workloads whose Pod Security cases survived selection."""
-    pods = []
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        case = callspec.params.get("manifest_case") if callspec is not None else None
-        if isinstance(case, Case) and case.info.id == RULE_ID and case.obj is not None:
-            pods.append(case.obj)
-    return pods
+    cases = (_pod_security_case(item) for item in items)
+    return [case.obj for case in cases if case is not None and case.obj is not None]
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

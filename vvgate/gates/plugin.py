@@ -7,6 +7,7 @@ project's own selftests under tests/, which start suite runs as subprocesses.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import importlib
 import logging
 import os
@@ -305,3 +306,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     restore = config.stash.get(RESTORE_SIGTERM, None)
     if restore is not None:
         restore()
+    if RUN in config.stash:
+        # The run is over and its reports written. What it holds (schemas, clients, a report
+        # per check) goes with the process; frozen, the interpreter's last collections skip
+        # it, which spares a static run a fifth of its time.
+        gc.freeze()

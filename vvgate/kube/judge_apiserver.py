@@ -21,13 +21,14 @@ import ssl
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from kubernetes import client
 
@@ -37,6 +38,7 @@ from vvgate.paths import cache_dir
 
 BINARIES_ENV = "VVGATE_KUBE_BINARIES"
 START_TIMEOUT_S = 90
+POLL_S = 0.05
 _VERSIONED = re.compile(r"^(kube-apiserver|etcd)-v(\d+)\.(\d+)\.(\d+)$")
 FOLDER_PREFIX = "vvgate-judge-"
 
@@ -89,7 +91,8 @@ def _free_port() -> int:
 def _write_keys(folder: Path) -> None:
     """The service-account key pair kube-apiserver insists on, and a serving certificate for
     127.0.0.1 that the client pins."""
-    sa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    # EC, not RSA: generating an RSA key costs the run a noticeable part of its start.
+    sa = ec.generate_private_key(ec.SECP256R1())
     (folder / "sa.key").write_bytes(sa.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption()))
@@ -113,7 +116,11 @@ def _write_keys(folder: Path) -> None:
 
 
 class JudgeApiServer:
-    """etcd and kube-apiserver on loopback; `start()` returns once /readyz answers."""
+    """etcd and kube-apiserver on loopback; `start()` returns once /readyz answers.
+
+    A caller that needs less than the whole server (the Pod Security judge needs namespaces and
+    pods, not the post-start hooks /readyz also waits for, which take a second more) passes
+    its own probe to `wait_ready`."""
 
     def __init__(self, binaries: Binaries) -> None:
         self.binaries = binaries
@@ -208,23 +215,24 @@ class JudgeApiServer:
         except OSError:
             return False
 
-    def wait_ready(self) -> None:
+    def wait_ready(self, probe: Callable[[], bool] | None = None) -> None:
+        """Wait until `probe` (default: /readyz answers 200) says the server serves."""
         try:
-            self._wait_ready()
+            self._wait_ready(probe or self._ready)
         except BaseException:
             self.stop()
             raise
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self, probe: Callable[[], bool]) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             for proc, name in zip(self._procs, ("etcd", "kube-apiserver"), strict=False):
                 if proc.poll() is not None:
                     raise JudgeUnavailable(f"{name} exited with {proc.returncode}: "
                                            f"{self._log_tail(name)}")
-            if self._ready():
+            if probe():
                 return
-            time.sleep(0.2)
+            time.sleep(POLL_S)
         raise JudgeUnavailable(f"kube-apiserver was not ready within {START_TIMEOUT_S} s: "
                                f"{self._log_tail('kube-apiserver')}")
 

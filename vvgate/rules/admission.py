@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
@@ -95,17 +96,39 @@ def policy_version(k8s_version: str, server_version: str) -> str:
     return "latest" if wanted > server else f"v{k8s_version}"
 
 
+def _made_namespace(core: Any, version: str) -> bool:
+    """Create the namespace that enforces restricted: True once it exists, False while the
+    server still starts (no answer yet, 5xx, 429); any other refusal is the server's last word."""
+    namespace = client.V1Namespace(metadata=client.V1ObjectMeta(
+        name=NAMESPACE, labels={f"{PSS}enforce": "restricted", f"{PSS}enforce-version": version}))
+    try:
+        core.create_namespace(namespace, _request_timeout=5)
+    except ApiException as exc:
+        if exc.status == 409:
+            return True
+        if exc.status in (0, 429) or exc.status >= 500:
+            return False
+        raise JudgeUnavailable(f"kube-apiserver refused the judge's namespace ({exc.status}): "
+                               f"{exc.reason}") from None
+    except (OSError, urllib3.exceptions.HTTPError):
+        return False
+    return True
+
+
 class AdmissionJudge:
     """A PodJudge (vvgate.rules.model) backed by kube-apiserver's PodSecurity plugin.
 
-    Nothing starts until the first pod is judged. Where no server can run, every pod is
-    judged by the gate's rules instead; `on_mode` hears once which of the two judged.
+    Nothing starts until `prepare()` or the first pod judged. Where no server can run, every
+    pod is judged by the gate's rules instead; `on_mode` hears once which of the two judged.
+    Both may be given later with `attach`, so the server can start before the run knows its
+    profile; what was said meanwhile is passed on then.
     """
 
-    def __init__(self, k8s_version: str, on_mode: Callable[[str], None],
+    def __init__(self, k8s_version: str, on_mode: Callable[[str], None] | None = None,
                  binaries_dir: Path | None = None) -> None:
         self.k8s_version = k8s_version
         self._on_mode = on_mode
+        self._unheard: list[str] = []
         self._binaries_dir = binaries_dir
         self._server: JudgeApiServer | None = None
         self._binaries: Binaries | None = None
@@ -132,9 +155,23 @@ class AdmissionJudge:
             return
         self._server = server
 
+    def attach(self, k8s_version: str, on_mode: Callable[[str], None]) -> None:
+        """The run's Kubernetes version and where its notes go; before any pod is judged."""
+        self.k8s_version = k8s_version
+        self._on_mode = on_mode
+        for note in self._unheard:
+            on_mode(note)
+        self._unheard.clear()
+
+    def _say_mode(self, note: str) -> None:
+        if self._on_mode is None:
+            self._unheard.append(note)
+        else:
+            self._on_mode(note)
+
     def _fall_back(self, why: JudgeUnavailable) -> None:
         self.unavailable = str(why)
-        self._on_mode(f"Pod Security: judged by {RULES_MODE.format(why=why)}")
+        self._say_mode(f"Pod Security: judged by {RULES_MODE.format(why=why)}")
 
     def _api(self) -> Any:
         with self._lock:  # judge_ahead's threads and the checks' thread ask at once
@@ -146,19 +183,17 @@ class AdmissionJudge:
         self.prepare()
         if self._server is None or self._binaries is None:
             return None
+        version = policy_version(self.k8s_version, self._binaries.version)
+        core = client.CoreV1Api(self._server.api_client())
         try:
-            self._server.wait_ready()
+            # The namespace made is the readiness that matters: it needs no post-start hook.
+            self._server.wait_ready(lambda: _made_namespace(core, version))
         except JudgeUnavailable as exc:
             self._server = None
             self._fall_back(exc)
             return None
-        version = policy_version(self.k8s_version, self._binaries.version)
-        core = client.CoreV1Api(self._server.api_client())
-        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
-            name=NAMESPACE, labels={f"{PSS}enforce": "restricted",
-                                    f"{PSS}enforce-version": version})))
         self._core = core
-        self._on_mode(f"Pod Security: judged by kube-apiserver {self._binaries.version}'s "
+        self._say_mode(f"Pod Security: judged by kube-apiserver {self._binaries.version}'s "
                       f"PodSecurity admission (restricted:{version}, server-side dry-run)")
         return self._core
 
