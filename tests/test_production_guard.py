@@ -81,6 +81,8 @@ def test_fixture_client_refuses_writes_on_a_production_target(ws: Workspace) -> 
                               "ProductionWriteRefused: refused: POST "
                               "/api/v1/namespaces/vinylvault-production/configmaps")
     assert "read-only (production)" in message
+    # The run counts what its guard refused: a read-only check that tried to write shows.
+    assert run.gates()["run"]["counters"]["kube_writes_refused"] == 1
 
 
 def test_fixture_client_refuses_writes_to_a_protected_namespace_from_staging(
@@ -95,9 +97,11 @@ def test_fixture_client_refuses_writes_to_a_protected_namespace_from_staging(
 def test_fixture_client_sends_writes_to_the_staging_namespace(ws: Workspace) -> None:
     ws.write_profile(kubernetes=_kube(ws, "vinylvault-staging", ["vinylvault-production"]))
     ws.write_test("test_w.py", WRITER.format(namespace="vinylvault-staging"))
-    message = ws.run().gate("manifests")["inconclusive"][0]["reason"]
+    run = ws.run()
+    message = run.gate("manifests")["inconclusive"][0]["reason"]
     # it got as far as the network: nothing listens on that port
     assert "MaxRetryError" in message and "refused:" not in message
+    assert run.gates()["run"]["counters"]["kube_writes_refused"] == 0
 
 
 @pytest.fixture

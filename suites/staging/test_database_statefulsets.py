@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from vvgate.kube.deployment import Deployment
-from vvgate.kube.objects import Kube
+from vvgate.kube.objects import Kube, ref
 from vvgate.kube.workload_checks import (
     claim_templates,
     find,
@@ -31,7 +31,7 @@ STATEFULSETS = ["mongodb-bff", "mongodb-backend"]
 
 
 def _pair(deployed: Deployment, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    expected = next((o for o in find(deployed.applied, "StatefulSet")
+    expected = next((o for o in find(deployed.objects, "StatefulSet")
                      if o["metadata"]["name"] == name), None)
     assert expected is not None, f"the manifests define no StatefulSet {name}"
     live = deployed.live(expected)
@@ -89,10 +89,14 @@ def test_headless_service_names_every_member(deployed: Deployment, kube: Kube,
 
 
 def test_replica_set_init_jobs_complete(deployed: Deployment) -> None:
-    jobs = find(deployed.applied, "Job")
+    jobs = find(deployed.objects, "Job")
     assert jobs, "the manifests define no rs-init Job"
     problems = [p for p in (deployed.problem(j) for j in jobs) if p]
     assert not problems, "; ".join(problems)
+    gone = [deployed.gone[ref(j)] for j in jobs if ref(j) in deployed.gone]
+    if len(gone) == len(jobs):
+        # Observed long after the deploy: the membership checks judge what the Jobs did.
+        pytest.skip("; ".join(gone))
 
 
 @pytest.mark.parametrize("name", STATEFULSETS)

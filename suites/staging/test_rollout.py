@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.gate("rollout"), pytest.mark.phase4]
 
 def test_deployments_available_without_restarts(deployed: Deployment, kube: Kube,
                                                 evidence: Evidence) -> None:
-    expected = find(deployed.applied, "Deployment")
+    expected = find(deployed.objects, "Deployment")
     assert expected, "the manifests define no Deployment"
     problems = [p for p in (deployed.problem(o) for o in expected) if p]
     assert not problems, "; ".join(problems)
@@ -32,7 +32,7 @@ def test_deployments_available_without_restarts(deployed: Deployment, kube: Kube
 
 def test_services_have_endpoints(deployed: Deployment, kube: Kube) -> None:
     # The application's Services; the MongoDB headless ones are the database gate's.
-    services = [s for s in find(deployed.applied, "Service")
+    services = [s for s in find(deployed.objects, "Service")
                 if s["spec"].get("clusterIP") != "None"]
     assert services, "the manifests define no application Service"
     empty = [s["metadata"]["name"] for s in services if not ready_endpoints(kube, s)]
@@ -45,7 +45,7 @@ def test_services_have_endpoints(deployed: Deployment, kube: Kube) -> None:
 ])
 def test_scaling_and_disruption_bounds_match_manifests(deployed: Deployment, kind: str,
                                                        fields: tuple[str, ...]) -> None:
-    expected = find(deployed.applied, kind)
+    expected = find(deployed.objects, kind)
     assert expected, f"the manifests define no {kind}"
     for obj in expected:
         live = deployed.live(obj)
@@ -57,7 +57,7 @@ def test_scaling_and_disruption_bounds_match_manifests(deployed: Deployment, kin
 
 
 def test_network_policies_present(deployed: Deployment) -> None:
-    expected = find(deployed.applied, "NetworkPolicy")
+    expected = find(deployed.objects, "NetworkPolicy")
     assert expected, "the manifests define no NetworkPolicy"
     missing = [o["metadata"]["name"] for o in expected if deployed.live(o) is None]
     assert not missing, f"NetworkPolicies missing: {', '.join(missing)}"
@@ -67,6 +67,6 @@ def test_deployments_find_their_secrets_and_configmaps(deployed: Deployment,
                                                        kube: Kube) -> None:
     # A real kubelet would sit in CreateContainerConfigError; say which reference is missing.
     missing = {o["metadata"]["name"]: missing_config(kube, o)
-               for o in find(deployed.applied, "Deployment")}
+               for o in find(deployed.objects, "Deployment")}
     missing = {k: v for k, v in missing.items() if v}
     assert not missing, f"missing references: {missing}"

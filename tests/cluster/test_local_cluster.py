@@ -68,6 +68,13 @@ def test_cluster_gates_pass(cluster_cli: Cli, tmp_path: Path) -> None:
     verdicts = gates(tmp_path)
     for gate in ("storage", "database", "rollout"):
         assert verdicts.get(gate) == "pass", verdicts
+    # The Retain class keeps every volume of the run's claims (the StatefulSets' and the
+    # storage checks'); the run removes them once Released, so none piles up.
+    volumes = json.loads(kubectl(cluster_cli, "get", "pv", "-o", "json"))["items"]
+    kept = [v["metadata"]["name"] for v in volumes
+            if str((v["spec"].get("claimRef") or {}).get("namespace", "")).startswith(
+                ("vinylvault-local", "vvgate-check-"))]
+    assert not kept, kept
 
 
 def test_a_profile_whose_namespace_the_overlay_does_not_deploy_stops_the_run(

@@ -39,7 +39,7 @@ def run_tag(run_id: str) -> str:
     return f"vvgate/{run_id}/{socket.gethostname()}/{os.getpid()}/{int(time.time())}"
 
 
-def _abandoned(tag: str, current_run: str) -> bool:
+def abandoned(tag: str, current_run: str) -> bool:
     try:
         _, run_id, host, pid, started = tag.split("/")
     except ValueError:
@@ -243,7 +243,7 @@ def sweep(mongo: MongoAccess, current_run: str, only_run: str | None = None) -> 
             return bool(tag and tag.split("/")[1:2] == [only_run]) or (
                 name.startswith(f"{NAME_PREFIX}{only_run}"))
         if tag is not None:
-            return _abandoned(tag, current_run)
+            return abandoned(tag, current_run)
         return False
 
     removed: dict[str, int] = {}

@@ -1,2 +1,3 @@
-"""A target's Kubernetes API: the one guarded client, Kustomize rendering, deploy and
-readiness, throwaway namespaces, port-forwards and the evidence a failed check keeps."""
+"""A target's Kubernetes API: the one guarded client, Kustomize rendering, deploy (or, on
+production, observe) and readiness, the gate's own objects and their janitor, port-forwards
+and the evidence a failed check keeps."""

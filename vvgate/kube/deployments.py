@@ -14,7 +14,7 @@ from typing import Any
 from vvgate.errors import ConfigError
 from vvgate.kube import deployment, readiness
 from vvgate.kube.kustomize import kustomization_file
-from vvgate.kube.objects import Kube
+from vvgate.kube.objects import RUN_LABEL, Kube
 
 
 def overlay_for(given: str | None, kind: str) -> str:
@@ -52,9 +52,12 @@ class DeployFailed(AssertionError):
 
 
 class Deployments:
-    def __init__(self, kube: Kube, run_id: str, out: Callable[[str], None],
-                 timeouts: dict[str, float] | None = None) -> None:
-        self.kube, self.run_id, self.say, self.timeouts = kube, run_id, out, timeouts
+    """Observing instead of applying (`observe`) where the target is read-only: the checks
+    then judge what is deployed, and nothing is cleaned up because nothing was made."""
+
+    def __init__(self, kube: Kube, out: Callable[[str], None],
+                 timeouts: dict[str, float] | None = None, observe: bool = False) -> None:
+        self.kube, self.say, self.timeouts, self.observe = kube, out, timeouts, observe
         self.done: dict[str, deployment.Deployment] = {}
         self.failed: dict[str, tuple[deployment.Deployment | None, str]] = {}
 
@@ -64,12 +67,17 @@ class Deployments:
         if overlay in self.failed:
             handle, message = self.failed[overlay]
             raise DeployFailed(handle, message)
+        verb = "observing" if self.observe else "deploying"
         try:
-            self.done[overlay] = deployment.apply(self.kube, overlay, self.run_id, self.say,
-                                                  timeouts=self.timeouts)
+            if self.observe:
+                self.done[overlay] = deployment.observe(self.kube, overlay, self.say,
+                                                        timeouts=self.timeouts)
+            else:
+                self.done[overlay] = deployment.apply(self.kube, overlay, self.say,
+                                                      timeouts=self.timeouts)
         except Exception as exc:
             handle = getattr(exc, "deployment", None)
-            message = f"deploying overlay {overlay!r} failed: {exc}"
+            message = f"{verb} overlay {overlay!r} failed: {exc}"
             self.failed[overlay] = (handle, message)
             raise DeployFailed(handle, message) from None
         return self.done[overlay]
@@ -77,8 +85,10 @@ class Deployments:
     def get_documents(self, label: str,
                       documents: list[dict[str, Any]]) -> deployment.Deployment:
         """Apply a few rendered objects (not a whole overlay), once per run."""
+        if self.observe:
+            raise AssertionError(f"{label}: nothing may be applied to a read-only target")
         if label not in self.done:
-            self.done[label] = deployment.apply(self.kube, label, self.run_id, self.say,
+            self.done[label] = deployment.apply(self.kube, label, self.say,
                                                 documents=documents)
         return self.done[label]
 
@@ -87,9 +97,11 @@ class Deployments:
 
     def keep(self) -> None:
         for handle in self.all():
-            self.say(f"--keep: left {handle.overlay} in place "
-                     f"(label vvgate.io/run-id={self.run_id})")
+            if handle.created:
+                self.say(f"--keep: left {handle.overlay} in place, marked to stay (label "
+                         f"{RUN_LABEL}={self.kube.stamp.run_id}; no janitor removes it)")
 
     def cleanup(self) -> None:
         for handle in reversed(self.all()):
-            deployment.cleanup(handle, self.say)
+            if not handle.observed:
+                deployment.cleanup(handle, self.say)

@@ -109,11 +109,13 @@ class NotReady:
 
 
 def wait_all(kube: Kube, objects: list[dict[str, Any]], say: Callable[[str], None],
-             timeouts: dict[str, float] | None = None) -> dict[str, NotReady]:
+             timeouts: dict[str, float] | None = None,
+             missing_is_final: bool = False) -> dict[str, NotReady]:
     """Wait until every object with a readiness rule is ready, or has run out of its kind's
     time, or failed for good. Returns the ones that did not make it, by ref: each check
     then fails for its own objects only, so a broken StatefulSet fails the database gate
-    and not the rollout gate. Prints one line per object."""
+    and not the rollout gate. Prints one line per object. `missing_is_final` when nothing
+    is applying them (observing production): a missing object will not appear by waiting."""
     limits = {**TIMEOUTS_S, **(timeouts or {})}
     start = time.monotonic()
     pending = [o for o in objects if o["kind"] in RULES]
@@ -123,7 +125,8 @@ def wait_all(kube: Kube, objects: list[dict[str, Any]], say: Callable[[str], Non
         for obj in list(pending):
             meta = obj["metadata"]
             live = kube.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
-            verdict = RULES[obj["kind"]](live) if live else Verdict(False, "missing")
+            verdict = (RULES[obj["kind"]](live) if live
+                       else Verdict(False, "missing", final=missing_is_final))
             waited = time.monotonic() - start
             if (live and not verdict.ready and not verdict.final and waited > DIAGNOSE_AFTER_S
                     and obj["kind"] in WORKLOADS

@@ -6,10 +6,14 @@ protected namespaces (staging names production, which shares the cluster).
 The check sits in `param_serialize`, which every generated API method, the
 dynamic client and the streaming helpers call before sending, so no caller can
 step around it.
+
+Each refusal is logged and kept on the client (`refusals`), so a run can say how many
+writes it attempted where none may happen: a read-only check that tried one is a bug.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import urllib.parse
 from typing import Any
@@ -17,6 +21,8 @@ from typing import Any
 from kubernetes.client import ApiClient, Configuration
 
 from vvgate.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # exec and attach are reads in HTTP terms but change what runs in a pod.
@@ -72,11 +78,14 @@ class GuardedApiClient(ApiClient):
         self._target = target
         self._read_only_all = read_only_all
         self._protected = protected
+        self.refusals: list[str] = []
 
     def param_serialize(self, method: str, resource_path: str, *args: Any, **kwargs: Any) -> Any:
         serialized = super().param_serialize(method, resource_path, *args, **kwargs)
         verb, url, _headers, body, _post = serialized
         reason = refusal(verb, url, body, self._read_only_all, self._protected, self._target)
         if reason is not None:
+            self.refusals.append(reason)
+            logger.warning("kubernetes write guard: %s", reason)
             raise ProductionWriteRefused(reason)
         return serialized
