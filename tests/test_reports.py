@@ -51,7 +51,7 @@ def test_gates_json_has_the_documented_schema(ws: Workspace) -> None:
     assert doc["schema_version"] == 2
     assert set(doc) == {"schema", "schema_version", "target", "run", "verdict", "exit_code",
                         "error", "interrupted", "failing_gates", "unverified_gates", "gates",
-                        "expired_waivers_not_run"}
+                        "expired_waivers_not_run", "plan"}
     assert doc["target"]["name"] == "demo" and doc["target"]["host"] == "demo.example.test"
     assert set(doc["run"]) >= {"id", "started_at", "finished_at", "duration_s", "report_dir",
                                "requested_gates", "markexpr", "interrupted_by", "notes"}
@@ -69,7 +69,11 @@ def test_html_report_is_self_contained_with_gate_table_target_and_evidence(ws: W
     page = (ws.run().run_dir / "report.html").read_text()
     assert '<table id="gates"' in page and "Release gate: FAIL" in page
     assert '<table id="target"' in page and "demo.example.test" in page
-    assert "x-powered-by: Express" in page  # the evidence of the failed check
+    # the failed check's card: its cause, then its evidence inline
+    card = page[page.index('<article class="card card-fail">'):]
+    card = card[:card.index("</article>")]
+    assert '<p class="cause">X-Powered-By must be absent</p>' in card
+    assert "x-powered-by: Express" in card
     assert '<link rel="stylesheet" href=' not in page and "<script src=" not in page
 
 

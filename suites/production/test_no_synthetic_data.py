@@ -12,7 +12,7 @@ from vvgate.identity.synthetic_users import NAME_PREFIX, TAG_FIELD
 from vvgate.mongo.access import MongoAccess
 from vvgate.targets.profile import Profile
 
-pytestmark = [pytest.mark.gate("database"), pytest.mark.phase9, pytest.mark.smoke]
+pytestmark = [pytest.mark.gate("database"), pytest.mark.plan("9.5"), pytest.mark.smoke]
 
 
 @pytest.fixture(autouse=True)

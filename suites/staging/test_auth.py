@@ -29,7 +29,7 @@ from vvgate.report.redaction import REDACTOR
 from vvgate.targets.profile import Profile
 from vvgate.targets.secret_store import SecretStore
 
-pytestmark = [pytest.mark.gate("auth"), pytest.mark.phase1]
+pytestmark = [pytest.mark.gate("auth"), pytest.mark.plan("1.6", "8.6")]
 
 
 def protected_operations(config: pytest.Config) -> list[tuple[str, str]]:
@@ -69,6 +69,7 @@ def test_anonymous_me_is_null_and_sets_no_cookie(http: TargetHttp) -> None:
 
 
 @pytest.mark.smoke
+@pytest.mark.plan("8.4")
 def test_a_signed_session_is_recognised(http: TargetHttp, user_a: SyntheticUser) -> None:
     # Control: without this the anonymous checks below could pass on a broken forge.
     body = _me(http, user_a.cookie)
@@ -112,6 +113,7 @@ def test_anonymous_caller_is_refused(gql: Gql, protected: tuple[str, str],
 
 
 @pytest.mark.parametrize(("field", "expected"), [("viewer", None), ("notificationCount", 0)])
+@pytest.mark.plan("8.6")
 def test_public_operations_answer_anonymous(gql: Gql, field: str, expected: object) -> None:
     response = gql.call(field)
     assert field_value(response, field) == expected, (
@@ -129,6 +131,7 @@ def _backend_jwt(secrets: SecretStore, who: SyntheticUser) -> str:
     return token
 
 
+@pytest.mark.plan("1.6", "8.4")
 def test_a_forged_bearer_stays_anonymous(
     http: TargetHttp, gql: Gql, secrets: SecretStore, user_a: SyntheticUser
 ) -> None:
@@ -142,6 +145,7 @@ def test_a_forged_bearer_stays_anonymous(
         f"Authorization headers; errors={error_messages(response)[:2]}")
 
 
+@pytest.mark.plan("1.6", "8.4")
 def test_a_tampered_cookie_signature_is_anonymous(http: TargetHttp, user_a: SyntheticUser) -> None:
     name, _, value = user_a.cookie.partition("=")
     sid, _, signature = urllib.parse.unquote(value).rpartition(".")
@@ -152,6 +156,7 @@ def test_a_tampered_cookie_signature_is_anonymous(http: TargetHttp, user_a: Synt
     assert _me(http, unsigned).get("user") is None, "an unsigned session id was accepted"
 
 
+@pytest.mark.plan("1.6", "8.4")
 def test_an_expired_session_is_anonymous(
     http: TargetHttp, world: SyntheticWorld, user_a: SyntheticUser
 ) -> None:
@@ -168,6 +173,7 @@ def test_an_expired_session_is_anonymous(
     assert user is None, "a session document whose `expires` is in the past was honoured"
 
 
+@pytest.mark.plan("1.6", "8.4")
 def test_logout_ends_the_session(
     http: TargetHttp, world: SyntheticWorld, user_a: SyntheticUser
 ) -> None:
@@ -198,12 +204,14 @@ def _signature(secret: str, body: bytes) -> str:
 
 @pytest.mark.parametrize("signature", [None, "sha256=" + "0" * 64, "sha1=deadbeef"],
                          ids=["missing", "wrong", "wrong-algorithm"])
+@pytest.mark.plan("1.6")
 def test_webhook_refuses_a_bad_signature(http: TargetHttp, signature: str | None) -> None:
     status, payload = _webhook(http, signature)
     assert status == 401, f"webhook with signature {signature!r} got HTTP {status}"
     assert payload.get("error") == "Invalid signature"
 
 
+@pytest.mark.plan("1.6")
 def test_webhook_accepts_a_valid_signature(http: TargetHttp, secrets: SecretStore) -> None:
     body = json.dumps({"zen": "vvgate probe", "hook_id": 0}).encode()
     signature = _signature(secrets.get("GITHUB_APP_WEBHOOK_SECRET"), body)
@@ -223,6 +231,7 @@ BACKEND_PROBES = [f"{prefix}{leaf}" for prefix in ("/backend", "/api", "/api/bac
 
 @pytest.mark.smoke
 @pytest.mark.parametrize("path", BACKEND_PROBES)
+@pytest.mark.plan("4.5", "4.6")
 def test_backend_is_not_reachable_through_the_ingress(http: TargetHttp, path: str) -> None:
     if path.endswith("/graphql"):
         response = http.post(path, json={"query": "{ __typename }"})
@@ -238,6 +247,7 @@ def test_backend_is_not_reachable_through_the_ingress(http: TargetHttp, path: st
 
 @pytest.mark.parametrize(("path", "limit"), [("/auth/me", 1000), ("/graphql", 400),
                                              ("/auth/github", 100)])
+@pytest.mark.plan("1.6")
 def test_rate_limits_follow_the_contract(http: TargetHttp, path: str, limit: int) -> None:
     response = (http.post(path, json={"query": "{ notificationCount }"}) if path == "/graphql"
                 else http.get(path))
@@ -249,6 +259,7 @@ def test_rate_limits_follow_the_contract(http: TargetHttp, path: str, limit: int
         f"{path} has RateLimit-Policy {policy!r}; contract §6 sets {limit} per 15 minutes")
 
 
+@pytest.mark.plan("8.4")
 def test_oauth_start_redirects_to_github(http: TargetHttp, profile: Profile) -> None:
     response = http.get("/auth/github")
     location = response.headers.get("location", "")
@@ -263,6 +274,7 @@ def test_oauth_start_redirects_to_github(http: TargetHttp, profile: Profile) -> 
     assert query["redirect_uri"] == [f"https://{profile.host}/auth/github/callback"]
 
 
+@pytest.mark.plan("8.4")
 def test_oauth_callback_without_code_is_refused(http: TargetHttp, profile: Profile) -> None:
     response = http.get("/auth/github/callback")
     assert response.status_code == 302, f"/auth/github/callback answered {response.status_code}"
@@ -278,6 +290,7 @@ def test_oauth_callback_without_code_is_refused(http: TargetHttp, profile: Profi
         f"the callback redirects with {url.query!r}, not error=missing_code")
 
 
+@pytest.mark.plan("1.6", "8.4")
 def test_setup_without_session_goes_to_login(http: TargetHttp, profile: Profile) -> None:
     response = http.get("/auth/setup", params={"installation_id": "1"})
     assert response.status_code == 302, f"/auth/setup answered {response.status_code}"

@@ -16,7 +16,7 @@ from vvgate.kube.objects import Kube
 from vvgate.report.evidence import Evidence
 from vvgate.targets.profile import Profile
 
-pytestmark = [pytest.mark.gate("tls"), pytest.mark.phase9]
+pytestmark = [pytest.mark.gate("tls"), pytest.mark.plan("9.4")]
 
 CERTIFICATE = ("cert-manager.io/v1", "Certificate")
 
@@ -51,6 +51,7 @@ def test_certificate_for_host_is_ready(kube: Kube, host_tls: tuple[str, str],
     assert any(_ready(c) for c in certs), f"the Certificate for {secret_name} is not Ready"
 
 
+@pytest.mark.plan("5.6", "9.4")
 def test_ingress_serves_the_issued_certificate(kube: Kube, profile: Profile,
                                                host_tls: tuple[str, str],
                                                evidence: Evidence) -> None:

@@ -11,7 +11,7 @@ from vvgate.gates.inconclusive import inconclusive
 from vvgate.mongo.access import MongoAccess
 from vvgate.targets.profile import Profile
 
-pytestmark = [pytest.mark.gate("database"), pytest.mark.phase3]
+pytestmark = [pytest.mark.gate("database"), pytest.mark.plan("3.1.2", "3.1.3")]
 
 ROLES = ["bff", "backend"]
 UNAUTHORIZED, AUTH_FAILED = 13, 18
@@ -77,6 +77,7 @@ def test_expected_database_exists(mongo: MongoAccess, role: str, database: str) 
 
 @pytest.mark.parametrize(("collection", "keys"), REQUIRED_UNIQUE,
                          ids=[f"{c}.{'+'.join(k)}" for c, k in REQUIRED_UNIQUE])
+@pytest.mark.plan("8.5")
 def test_registry_unique_index(mongo: MongoAccess, collection: str, keys: tuple[str, ...]) -> None:
     found = _unique_keys(mongo.registry[collection])
     assert keys in found, (
@@ -85,6 +86,7 @@ def test_registry_unique_index(mongo: MongoAccess, collection: str, keys: tuple[
 
 @pytest.mark.parametrize(("collection", "keys"), RECOMMENDED_UNIQUE,
                          ids=[f"{c}.{'+'.join(k)}" for c, k in RECOMMENDED_UNIQUE])
+@pytest.mark.plan("8.5")
 def test_registry_recommended_unique_index(mongo: MongoAccess, collection: str,
                                            keys: tuple[str, ...]) -> None:
     # A SHOULD of the contract: reported as a skip with the reason, never a failure.
@@ -92,6 +94,7 @@ def test_registry_recommended_unique_index(mongo: MongoAccess, collection: str,
         pytest.skip(f"recommended: registry {collection} has no unique index on {keys}")
 
 
+@pytest.mark.plan("8.4")
 def test_sessions_expire_through_a_ttl_index(mongo: MongoAccess) -> None:
     indexes = {tuple(spec["key"].keys()): spec for spec in mongo.sessions.list_indexes()}
     spec = indexes.get(("expires",))
@@ -102,6 +105,7 @@ def test_sessions_expire_through_a_ttl_index(mongo: MongoAccess) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
+@pytest.mark.plan("3.1.2", "3.1.3", "8.3")
 def test_replica_set_membership(mongo: MongoAccess, profile: Profile, role: str) -> None:
     assert profile.mongodb is not None
     instance = profile.mongodb.bff if role == "bff" else profile.mongodb.backend

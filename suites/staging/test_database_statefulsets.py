@@ -24,7 +24,7 @@ from vvgate.report.evidence import Evidence
 from vvgate.targets.profile import Profile
 from vvgate.targets.secret_store import SecretStore
 
-pytestmark = [pytest.mark.gate("database"), pytest.mark.phase3]
+pytestmark = [pytest.mark.gate("database"), pytest.mark.plan("3.1.2", "3.1.3")]
 
 MONGO_UID = 999
 STATEFULSETS = ["mongodb-bff", "mongodb-backend"]
@@ -40,6 +40,7 @@ def _pair(deployed: Deployment, name: str) -> tuple[dict[str, Any], dict[str, An
 
 
 @pytest.mark.parametrize("name", STATEFULSETS)
+@pytest.mark.plan("0.3.2", "0.4.8", "8.2")
 def test_statefulset_ready_with_bound_nfs_claims(deployed: Deployment, kube: Kube,
                                                  profile: Profile, name: str,
                                                  evidence: Evidence) -> None:
@@ -69,6 +70,7 @@ def test_mongo_runs_as_uid_999(deployed: Deployment, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", STATEFULSETS)
+@pytest.mark.plan("3.1.4")
 def test_headless_service_names_every_member(deployed: Deployment, kube: Kube,
                                              name: str, evidence: Evidence) -> None:
     live, _ = _pair(deployed, name)
@@ -88,6 +90,7 @@ def test_headless_service_names_every_member(deployed: Deployment, kube: Kube,
     assert names == want
 
 
+@pytest.mark.plan("3.1.5", "3.1.8")
 def test_replica_set_init_jobs_complete(deployed: Deployment) -> None:
     jobs = find(deployed.objects, "Job")
     assert jobs, "the manifests define no rs-init Job"
@@ -100,6 +103,7 @@ def test_replica_set_init_jobs_complete(deployed: Deployment) -> None:
 
 
 @pytest.mark.parametrize("name", STATEFULSETS)
+@pytest.mark.plan("3.1.7", "7.5")
 def test_statefulset_finds_its_secrets(deployed: Deployment, kube: Kube, name: str) -> None:
     live, _ = _pair(deployed, name)
     missing = missing_config(kube, live)
@@ -107,6 +111,7 @@ def test_statefulset_finds_its_secrets(deployed: Deployment, kube: Kube, name: s
 
 
 @pytest.mark.parametrize("role, name", [("bff", "mongodb-bff"), ("backend", "mongodb-backend")])
+@pytest.mark.plan("8.3")
 def test_replica_set_membership_through_port_forward(
         deployed: Deployment, profile: Profile, secrets: SecretStore, role: str, name: str,
         evidence: Evidence) -> None:

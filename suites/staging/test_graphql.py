@@ -26,7 +26,7 @@ from vvgate.gates.inconclusive import inconclusive
 from vvgate.report.evidence import Evidence
 from vvgate.targets.profile import Profile
 
-pytestmark = [pytest.mark.gate("graphql"), pytest.mark.phase1]
+pytestmark = [pytest.mark.gate("graphql"), pytest.mark.plan("1.6")]
 
 # Every probe below is one request; the reserve leaves the window to the other gates.
 PROBES = 10
@@ -123,6 +123,7 @@ def test_a_request_past_the_cost_limit_is_refused_before_execution(
         f"{_answer(response)}")
 
 
+@pytest.mark.plan("1.2")
 def test_validation_errors_suggest_no_field_names(http: TargetHttp, budget: probes.ProbeBudget,
                                                   target_schema: TargetSchema) -> None:
     document = probes.typo_document(target_schema.schema, _scalar(target_schema))
@@ -179,6 +180,7 @@ def test_a_form_encoded_post_is_refused(http: TargetHttp, budget: probes.ProbeBu
         f"a form-encoded POST to /graphql was not refused: {_answer(response)}")
 
 
+@pytest.mark.plan("1.2")
 def test_introspection_is_refused(gql: Gql) -> None:
     response = gql.raw("{ __schema { queryType { name } } }")
     schema = field_value(response, "__schema")

@@ -26,7 +26,7 @@ from vvgate.identity.synthetic_users import SyntheticUser, SyntheticWorld
 from vvgate.report.evidence import Evidence
 from vvgate.targets.profile import Profile
 
-pytestmark = [pytest.mark.gate("headers"), pytest.mark.phase1]
+pytestmark = [pytest.mark.gate("headers"), pytest.mark.plan("1.3")]
 
 FOREIGN_ORIGIN = "https://vvgate-foreign-origin.invalid"
 MATRIX = matrix()

@@ -10,12 +10,13 @@ import pytest
 from vvgate.access.https_client import TargetHttp, json_object
 from vvgate.targets.profile import Profile
 
-pytestmark = [pytest.mark.gate("health"), pytest.mark.phase8]
+pytestmark = [pytest.mark.gate("health"), pytest.mark.plan("2.6")]
 
 SPA_MARKERS = ("<title>Vinyl Vault</title>", '<div id="root">')
 
 
 @pytest.mark.smoke
+@pytest.mark.plan("9.5")
 def test_health_reports_ok_with_a_timestamp(http: TargetHttp) -> None:
     response = http.get("/health")
     assert response.status_code == 200, f"/health answered {response.status_code}"
@@ -29,6 +30,7 @@ def test_health_reports_ok_with_a_timestamp(http: TargetHttp) -> None:
         pytest.fail(f"/health timestamp {stamp!r} is not ISO-8601")
 
 
+@pytest.mark.plan("4.3")
 def test_ready_is_checked_inside_the_cluster(profile: Profile) -> None:
     # /ready is deliberately not routed through the ingress (contract §2); it is
     # checked through a port-forward by the rollout gate where a cluster exists.

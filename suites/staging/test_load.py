@@ -29,7 +29,7 @@ from vvgate.targets.profile import Profile
 # destructive: a run spends the target's per-client rate-limit window and writes records, so
 # it never runs against production or a profile with allow_destructive: false.
 pytestmark = [pytest.mark.gate("load"), pytest.mark.slow, pytest.mark.destructive,
-              pytest.mark.phase9]
+              pytest.mark.plan("8.7")]
 
 USERS_ENV = "VVGATE_LOAD_USERS"
 DURATION_ENV = "VVGATE_LOAD_DURATION"

@@ -20,7 +20,7 @@ from vvgate.access.browser import Browser
 from vvgate.access.https_client import TargetHttp
 from vvgate.gates.inconclusive import inconclusive
 
-pytestmark = [pytest.mark.gate("auth"), pytest.mark.phase1]
+pytestmark = [pytest.mark.gate("auth"), pytest.mark.plan("1.6", "8.4")]
 
 STARTS = 4
 BAD_CODE = "vvgate-not-a-code"

@@ -22,7 +22,7 @@ from vvgate.identity.session_forge import tenant_database_name
 from vvgate.identity.synthetic_users import SyntheticUser, SyntheticWorld
 from vvgate.mongo.access import MongoAccess
 
-pytestmark = [pytest.mark.gate("ownership"), pytest.mark.phase8]
+pytestmark = [pytest.mark.gate("ownership"), pytest.mark.plan("8.5")]
 
 
 @dataclass

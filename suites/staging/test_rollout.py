@@ -9,7 +9,7 @@ from vvgate.kube.objects import Kube
 from vvgate.kube.workload_checks import find, missing_config, pods_of, ready_endpoints, restarts
 from vvgate.report.evidence import Evidence
 
-pytestmark = [pytest.mark.gate("rollout"), pytest.mark.phase4]
+pytestmark = [pytest.mark.gate("rollout"), pytest.mark.plan("4.2", "4.3", "4.4", "8.1", "8.2")]
 
 
 def test_deployments_available_without_restarts(deployed: Deployment, kube: Kube,
@@ -30,6 +30,7 @@ def test_deployments_available_without_restarts(deployed: Deployment, kube: Kube
         assert not restarted, f"restarted containers in {', '.join(restarted)}"
 
 
+@pytest.mark.plan("4.5")
 def test_services_have_endpoints(deployed: Deployment, kube: Kube) -> None:
     # The application's Services; the MongoDB headless ones are the database gate's.
     services = [s for s in find(deployed.objects, "Service")
@@ -43,6 +44,7 @@ def test_services_have_endpoints(deployed: Deployment, kube: Kube) -> None:
     ("HorizontalPodAutoscaler", ("minReplicas", "maxReplicas")),
     ("PodDisruptionBudget", ("minAvailable", "maxUnavailable")),
 ])
+@pytest.mark.plan("4.8")
 def test_scaling_and_disruption_bounds_match_manifests(deployed: Deployment, kind: str,
                                                        fields: tuple[str, ...]) -> None:
     expected = find(deployed.objects, kind)
@@ -56,6 +58,7 @@ def test_scaling_and_disruption_bounds_match_manifests(deployed: Deployment, kin
                 f"manifests say {obj['spec'].get(f)}")
 
 
+@pytest.mark.plan("5.7")
 def test_network_policies_present(deployed: Deployment) -> None:
     expected = find(deployed.objects, "NetworkPolicy")
     assert expected, "the manifests define no NetworkPolicy"
@@ -63,6 +66,7 @@ def test_network_policies_present(deployed: Deployment) -> None:
     assert not missing, f"NetworkPolicies missing: {', '.join(missing)}"
 
 
+@pytest.mark.plan("7.5")
 def test_deployments_find_their_secrets_and_configmaps(deployed: Deployment,
                                                        kube: Kube) -> None:
     # A real kubelet would sit in CreateContainerConfigError; say which reference is missing.

@@ -26,7 +26,7 @@ from vvgate.identity.session_forge import COOKIE_NAME
 from vvgate.identity.synthetic_users import SyntheticWorld
 from vvgate.targets.profile import Profile
 
-pytestmark = [pytest.mark.gate("auth"), pytest.mark.phase1]
+pytestmark = [pytest.mark.gate("auth"), pytest.mark.plan("8.4")]
 
 SignInAs = Callable[..., SignIn]
 LANDING = "/collection?view=grid"

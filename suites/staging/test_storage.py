@@ -32,12 +32,13 @@ from vvgate.kube.storage_checks import (
 from vvgate.report.evidence import Evidence
 from vvgate.targets.profile import Profile
 
-pytestmark = [pytest.mark.gate("storage"), pytest.mark.phase0]
+pytestmark = [pytest.mark.gate("storage"), pytest.mark.plan("0.2.6", "0.4.7")]
 
 SC = tuple[dict[str, Any], dict[str, Any]]
 Claim = tuple[dict[str, Any], dict[str, Any]]
 
 
+@pytest.mark.plan("0.2.5", "0.3.1", "0.4.6")
 def test_storage_class_matches_manifests(nfs_class: SC, evidence: Evidence) -> None:
     live, expected = nfs_class
     evidence.json("storageclass", {"live": live, "expected": expected})
@@ -99,6 +100,7 @@ def judged_claims(request: pytest.FixtureRequest, kube: Kube, profile: Profile,
     return pairs
 
 
+@pytest.mark.plan("0.2.6", "0.3.2", "0.4.7", "0.4.8")
 def test_claims_bind_to_retained_nfs_volumes(
         nfs_class: SC, judged_claims: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> None:
     live, _ = nfs_class

@@ -30,7 +30,7 @@ from vvgate.identity.session_forge import tenant_database_name
 from vvgate.identity.synthetic_users import SyntheticUser, SyntheticWorld
 from vvgate.mongo.access import MongoAccess
 
-pytestmark = [pytest.mark.gate("tenancy"), pytest.mark.phase8]
+pytestmark = [pytest.mark.gate("tenancy"), pytest.mark.plan("8.5")]
 
 
 @dataclass

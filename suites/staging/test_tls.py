@@ -36,7 +36,7 @@ from vvgate.gates.inconclusive import inconclusive
 from vvgate.report.evidence import Evidence
 from vvgate.targets.profile import Profile
 
-pytestmark = [pytest.mark.gate("tls"), pytest.mark.phase9]
+pytestmark = [pytest.mark.gate("tls"), pytest.mark.plan("4.6")]
 
 
 @pytest.fixture
@@ -120,6 +120,7 @@ def test_no_weak_cipher_suites(protocol_scan: TlsScan, evidence: Evidence) -> No
 
 
 @pytest.mark.smoke
+@pytest.mark.plan("9.4")
 def test_certificate_names_host(certificate_scan: TlsScan, profile: Profile) -> None:
     for probe in _certificates(certificate_scan):
         assert covers_host(probe.leaf, profile.host), (
@@ -129,6 +130,7 @@ def test_certificate_names_host(certificate_scan: TlsScan, profile: Profile) -> 
 
 
 @pytest.mark.smoke
+@pytest.mark.plan("9.4")
 def test_certificate_chains_to_trusted_ca(certificate_scan: TlsScan, profile: Profile) -> None:
     _certificates(certificate_scan)
     trusted_by = (f"the profile's CA {profile.ca_bundle}" if profile.ca_bundle
@@ -143,6 +145,7 @@ def test_certificate_chains_to_trusted_ca(certificate_scan: TlsScan, profile: Pr
 
 
 @pytest.mark.smoke
+@pytest.mark.plan("9.4")
 def test_leaf_key_is_strong(certificate_scan: TlsScan) -> None:
     weak = [f"{_who(p)}: {problem}" for p in _certificates(certificate_scan)
             if (problem := leaf_key_problem(p.leaf))]
@@ -150,6 +153,7 @@ def test_leaf_key_is_strong(certificate_scan: TlsScan) -> None:
 
 
 @pytest.mark.smoke
+@pytest.mark.plan("9.4")
 def test_leaf_signature_is_modern(certificate_scan: TlsScan) -> None:
     # The leaf's own signature: a root's self-signature is never checked by clients.
     weak = [f"{_who(p)}: {problem}" for p in _certificates(certificate_scan)
@@ -163,6 +167,7 @@ def _chain_with_roles(probe: CertificateProbe) -> list[tuple[str, x509.Certifica
 
 
 @pytest.mark.smoke
+@pytest.mark.plan("9.4")
 def test_certificate_not_expiring(certificate_scan: TlsScan, profile: Profile) -> None:
     minimum = profile.tls.min_days_to_expiry
     now = dt.datetime.now(dt.UTC)
@@ -181,6 +186,7 @@ def test_certificate_not_expiring(certificate_scan: TlsScan, profile: Profile) -
 
 
 @pytest.mark.smoke
+@pytest.mark.plan("9.4")
 def test_certificate_already_valid(certificate_scan: TlsScan, profile: Profile) -> None:
     now = dt.datetime.now(dt.UTC)
     early = [f"{role} {cert.subject.rfc4514_string()}: notBefore "

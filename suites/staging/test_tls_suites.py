@@ -11,7 +11,7 @@ from vvgate.access.tls_scan import SessionScan, not_aead_reasons, weak_reasons
 from vvgate.gates.inconclusive import inconclusive
 from vvgate.report.evidence import Evidence
 
-pytestmark = [pytest.mark.gate("tls-suites"), pytest.mark.phase1]
+pytestmark = [pytest.mark.gate("tls-suites"), pytest.mark.plan("4.6")]
 
 
 def test_tls12_offers_only_aead_suites_with_forward_secrecy(tls_session_scan: SessionScan,

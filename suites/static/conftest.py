@@ -24,7 +24,7 @@ from vvgate.rules.engine import Case, cases, load_trees
 from vvgate.rules.manifest import ALL_RULES
 from vvgate.rules.manifest.plan_expectations import profile_overlay
 from vvgate.rules.manifest.pod_security import RULE_ID
-from vvgate.rules.model import Finding, ManifestObject, NotApplicable, Settings
+from vvgate.rules.model import Finding, ManifestObject, NotApplicable, RuleInfo, Settings
 from vvgate.rules.schema_validation import DEFAULT_VERSION
 
 DEFAULT_MANIFESTS = PROJECT_ROOT / "manifests"
@@ -80,9 +80,15 @@ def repo_cases(config: pytest.Config) -> list[AppCase] | None:
     return config.stash[_APP_CASES]
 
 
+def _claims(info: RuleInfo, plan: tuple[str, ...] | None = None) -> pytest.MarkDecorator:
+    """The plan items a rule's cases verify; the rule id names the check in the plan's
+    coverage."""
+    return pytest.mark.plan(*(plan or info.plan), check=info.id)
+
+
 def _param(case: Case | AppCase) -> Any:
-    phase = case.phase if isinstance(case, Case) else case.info.phase
-    return pytest.param(case, id=case.id, marks=[getattr(pytest.mark, phase)])
+    plan = case.plan if isinstance(case, Case) else None
+    return pytest.param(case, id=case.id, marks=[_claims(case.info, plan)])
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -95,8 +101,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if found is None:
             reason = "no --app-repo given: the application checkout checks did not run"
             metafunc.parametrize("app_case", [pytest.param(
-                None, id=rule.info.id, marks=[getattr(pytest.mark, rule.info.phase),
-                                              pytest.mark.skip(reason=reason)])
+                None, id=rule.info.id, marks=[_claims(rule.info), pytest.mark.skip(reason=reason)])
                 for rule in APP_RULES])
         else:
             metafunc.parametrize("app_case", [_param(c) for c in found])
@@ -113,7 +118,8 @@ def pod_judge(config: pytest.Config) -> AdmissionJudge:
 def pytest_configure(config: pytest.Config) -> None:
     # The judge's server takes a second or two to come up: launch it first, so it does while
     # the gate plugin loads the profile and the trees render and the other checks run.
-    pod_judge(config).prepare()
+    if not config.option.collectonly:
+        pod_judge(config).prepare()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -137,7 +143,7 @@ def _selected_pods(items: list[pytest.Item]) -> list[ManifestObject]:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     pods = _selected_pods(session.items)
-    if pods:
+    if pods and not session.config.option.collectonly:
         pod_judge(session.config).judge_ahead(pods)
     else:
         pod_judge(session.config).close()  # no Pod Security case survived selection

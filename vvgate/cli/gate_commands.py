@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from vvgate.cli import load_command
+from vvgate.cli import load_command, plan_command
 from vvgate.cli.main import run_local
 from vvgate.errors import ConfigError
 from vvgate.gates.catalog import GATES, unknown_gates
@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("targets", help="list and validate target profiles")
 
     load_command.add_parser(sub)
+    plan_command.add_parser(sub)
 
     local = sub.add_parser("local", help="the local embedded target (up, down, status, logs, "
                                          "faults)", add_help=False)
@@ -156,7 +157,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Any] = {"run": cmd_run, "targets": cmd_targets, "local": cmd_local,
-                            "load": cmd_load}
+                            "load": cmd_load, "plan": plan_command.cmd_plan}
 
 
 def main(argv: list[str]) -> int:

@@ -27,6 +27,9 @@ from vvgate.gates.inconclusive import MARKER, is_inconclusive
 from vvgate.gates.run import EVIDENCE, ITEM_REPORTS, RUN, GateRun, gate_of
 from vvgate.gates.verdicts import FAILED, INCONCLUSIVE, PASSED, SKIPPED, Outcome, tally
 from vvgate.paths import DEFAULT_REPORTS_DIR, SELFTESTS_DIR, SUITES_DIR
+from vvgate.plan import coverage_index
+from vvgate.plan.items import load_plan
+from vvgate.plan.states import RunChecks, plan_markdown, trace
 from vvgate.report.evidence import Evidence
 from vvgate.report.redaction import RedactingFilter, redact
 from vvgate.report.run_dir import create_run_dir, point_latest
@@ -38,7 +41,7 @@ from vvgate.targets.secret_store import SecretStore
 # The outcome and report hooks load wherever the plugin does. Order matters: the outcome
 # hooks' report wrapper must sit inside the redaction hooks' one.
 pytest_plugins = ["vvgate.gates.outcome_hooks", "vvgate.report.redaction_hooks",
-                  "vvgate.report.html_hooks"]
+                  "vvgate.report.html_hooks", "vvgate.plan.hooks"]
 # The suites' fixtures live in the checkout's fixtures/ package, on sys.path through the
 # pytest `pythonpath` setting. The root conftest.py registers them for runs in this tree;
 # a suite outside it gets them from here.
@@ -188,8 +191,10 @@ def pytest_collection_modifyitems(
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     run = session.config.stash.get(RUN, None)
-    # pytest calls this even when collection was stopped by a configuration error.
-    if run is None or not session.items or run.error is not None:
+    # pytest calls this even when collection was stopped by a configuration error; a
+    # collect-only run (vvgate plan --write-index) reaches nothing.
+    if run is None or not session.items or run.error is not None \
+            or session.config.option.collectonly:
         return
     try:
         run.selected = dict(Counter(gate_of(i) for i in session.items))
@@ -287,12 +292,16 @@ def _finish(session: pytest.Session, run: GateRun) -> None:
         run.exit_code,
         run.error,
     )
+    run.plan = trace(load_plan(), RunChecks(run.plan_claims, run.plan_deselected, run.outcomes,
+                                            coverage_index.read()))
+    document["plan"] = run.plan.document()
     write_json(run.report_dir / "gates.json", document)
     point_latest(run.report_dir.parent, run.report_dir)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as fh:
             fh.write(markdown(run.profile, run.result, run.exit_code, str(run.report_dir)))
+            fh.write(plan_markdown(run.plan))
     session.exitstatus = run.exit_code
 
 

@@ -15,6 +15,8 @@ from vvgate.access.schema_source import NO_SCHEMA, TargetSchema
 from vvgate.errors import ConfigError
 from vvgate.gates.catalog import GATES
 from vvgate.gates.verdicts import Outcome, Tally
+from vvgate.plan.claims import Claim
+from vvgate.plan.states import PlanTrace
 from vvgate.report.evidence import Evidence
 from vvgate.targets.profile import Profile
 from vvgate.targets.secret_store import SecretStore
@@ -47,6 +49,10 @@ class GateRun:
     schema: TargetSchema = NO_SCHEMA
     # the evidence of the check running now, which clients record their exchanges into
     current_evidence: Evidence | None = None
+    # the deployment-plan items each collected check claims, and the checks deselected
+    plan_claims: dict[str, Claim] = field(default_factory=dict)
+    plan_deselected: set[str] = field(default_factory=set)
+    plan: PlanTrace | None = None
 
 
 RUN = pytest.StashKey[GateRun]()

@@ -8,12 +8,25 @@ from typing import Any
 
 from vvgate.report.redaction import redact
 
+# Between the two sides of an exchange; the report's failure cards split on it.
+RESPONSE_SEPARATOR = "\n\n--- response ---\n"
+
 
 @dataclass
 class EvidenceItem:
     name: str
-    kind: str  # "text" | "json"
-    content: str
+    kind: str  # "text" | "json" | "exchange" (text: request, RESPONSE_SEPARATOR, response)
+    recorded: str = field(repr=False)
+
+    @property
+    def content(self) -> str:
+        # Redacted again on every read: a secret resolved after the check recorded this item
+        # (a fixture that reads it late) is masked too.
+        return redact(self.recorded)
+
+    @property
+    def title(self) -> str:
+        return redact(self.name)
 
 
 @dataclass
@@ -22,6 +35,11 @@ class Evidence:
     # Requests the target answered 429: a check that then fails saw the rate limit, not the
     # property it looks at (vvgate/gates/outcome_hooks.py makes it inconclusive).
     rate_limited: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        # pytest prints a failing check's arguments; the items themselves are in the report.
+        names = "; ".join(item.title for item in self.items)
+        return f"Evidence({len(self.items)} item(s){': ' + names if names else ''})"
 
     def text(self, name: str, content: str) -> None:
         self.items.append(EvidenceItem(name, "text", redact(content)))
@@ -32,4 +50,5 @@ class Evidence:
 
     def exchange(self, name: str, request: str, response: str) -> None:
         """An HTTP (or other wire) exchange, as text on both sides."""
-        self.text(name, f"{request.rstrip()}\n\n--- response ---\n{response}")
+        joined = f"{request.rstrip()}{RESPONSE_SEPARATOR}{response}"
+        self.items.append(EvidenceItem(name, "exchange", redact(joined)))

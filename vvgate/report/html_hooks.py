@@ -1,58 +1,53 @@
-"""How a run presents itself: report title and summary, metadata, terminal lines."""
+"""How a run presents itself: report.html's title and summary (vvgate/report/sections.py),
+terminal lines."""
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import pytest
+from pytest_metadata.plugin import metadata_key
 
 from vvgate.gates.run import RUN
+from vvgate.report import sections
 from vvgate.report.redaction import redact
-from vvgate.report.summary import html_table, run_banner, text_table
+from vvgate.report.summary import run_banner, text_table
+from vvgate.report.view import ReportView
+
+# Rows of pytest-html's table of all checks that start collapsed: the summary above it has
+# every failure's cause and evidence, and a long run's passes and skips would bury it.
+COLLAPSED = ["passed", "skipped"]
+PYTEST_HTML_DEFAULT_COLLAPSED = "passed"
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_html_results_summary(
     prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
 ) -> None:
-    run = session.config.stash.get(RUN, None)
-    if run is None or run.result is None or run.exit_code is None:
+    view = ReportView.of(session)
+    if view is None:
         return
-    target = {**{k: v for k, v in run.profile.summary().items() if v is not None},
-              "run id": run.run_id}
-    if run.https_trust is not None:
-        target["https trust"] = run.https_trust["note"]
-    for n, note in enumerate(run.notes, 1):
-        target[f"note {n}"] = note
-    prefix.extend([html_table(run.result, run.exit_code),
-                   f'<h3>Target</h3>{_rows("target", target)}',
-                   f'<h3>Environment</h3>{_rows("run-environment", run.environment)}'])
-
-
-def _rows(table_id: str, values: dict[str, Any]) -> str:
-    cells = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(redact(str(v)))}</td></tr>"
-                    for k, v in values.items())
-    return f'<table id="{table_id}">{cells}</table>'
+    top, bottom = sections.compose(view)
+    prefix.extend(top)
+    postfix.extend(bottom)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_html_report_title(report: Any) -> None:
-    # pytest-html passes only its report data, which keeps the config it was built with
-    config = getattr(report, "_config", None)
-    run = config.stash.get(RUN, None) if config is not None else None
-    if run is not None:
-        report.title = f"Vinyl Vault release gate: {run.profile.name} ({run.profile.host})"
-
-
-@pytest.hookimpl(optionalhook=True, trylast=True)
-def pytest_metadata(metadata: dict[str, Any], config: pytest.Config) -> None:
-    # The report opens with the gate table; the environment follows it, in the summary.
+    # pytest-html calls this once its report data exists, so this is where the gate run's
+    # choices for that data go: pytest-metadata's environment moves to the bottom section,
+    # and the table of all checks starts with passes and skips collapsed.
+    config = report.config
     run = config.stash.get(RUN, None)
     if run is None:
         return
-    run.environment = {k: v for k, v in metadata.items() if k not in {"Plugins", "Packages"}}
-    metadata.clear()
+    report.title = f"Vinyl Vault release gate: {run.profile.name} ({run.profile.host})"
+    environment = config.stash.get(metadata_key, {})
+    run.environment = dict(environment)
+    report.set_data("environment", {})
+    # An explicit `-o render_collapsed=...` wins; only pytest-html's default is replaced.
+    if config.getini("render_collapsed") == PYTEST_HTML_DEFAULT_COLLAPSED:
+        report.set_data("renderCollapsed", COLLAPSED)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -75,7 +75,7 @@ def document(findings: Iterable[Finding], rules: Iterable[RuleInfo], base: Path)
                     {"id": r.id, "name": r.id, "shortDescription": {"text": r.title},
                      "help": {"text": r.hint},
                      "defaultConfiguration": {"level": r.severity},
-                     "properties": {"category": r.category, "phase": r.phase}}
+                     "properties": {"category": r.category, "plan": list(r.plan)}}
                     for r in rule_list
                 ],
             }},

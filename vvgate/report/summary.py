@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,8 @@ def write_gate_data(report_dir: Path, gate: str, data: dict[str, Any]) -> Path:
     return path
 
 
-def _gate_data(report_dir: str | None, gate: str) -> Any:
+def gate_data_of(report_dir: str | None, gate: str) -> Any:
+    """The figures a gate left in this run's report folder, or None."""
     if not report_dir:
         return None
     path = Path(report_dir) / GATE_DATA_DIR / f"{gate}.json"
@@ -96,7 +98,7 @@ def _gate(r: GateResult, report_dir: str | None = None) -> dict[str, Any]:
             for o in r.outcomes
             if o.outcome == SKIPPED
         ],
-        "data": _gate_data(report_dir, r.name),
+        "data": gate_data_of(report_dir, r.name),
     }
 
 
@@ -163,9 +165,9 @@ HEADER = ("gate", "severity", "verdict", "passed", "failed", "inconclusive", "sk
           "waived", "time", "waivers")
 
 
-def _not_verified_lines(result: Tally) -> list[str]:
+def _not_verified_lines(result: Tally, skip: Collection[str] = ()) -> list[str]:
     return [f"{r.name} {MARKS[r.verdict]}: not verified: {why}"
-            for r in result.gates if (why := r.why_not_verified())]
+            for r in result.gates if r.name not in skip and (why := r.why_not_verified())]
 
 
 def text_table(result: Tally) -> str:
@@ -192,27 +194,29 @@ def markdown(profile: Profile, result: Tally, exit_code: int, report_dir: str) -
     return redact("\n".join(out))
 
 
-def html_table(result: Tally, exit_code: int) -> str:
-    colours = {Verdict.PASS: "#1a7f37", Verdict.FAIL: "#cf222e", Verdict.WAIVED: "#9a6700",
-               Verdict.INCONCLUSIVE: "#9a6700", Verdict.NOT_RUN: "#57606a",
-               Verdict.INTERRUPTED: "#8250df"}
+def html_table(result: Tally, sections: Collection[str] = ()) -> str:
+    """The gate table for report.html; a gate named in `sections` links to its own section,
+    which also says why it is not verified."""
     cells = []
     for r in result.gates:
         row = _row(r)
-        style = f"color:{colours[r.verdict]};font-weight:bold"
-        tds = "".join(
-            f'<td style="{style}">{html.escape(c)}</td>' if i == 2 else f"<td>{html.escape(c)}</td>"
-            for i, c in enumerate(row)
-        )
-        cells.append(f"<tr>{tds}</tr>")
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADER)
-    verdict = run_banner(exit_code)
-    orphans = "".join(
-        f"<p><b>Expired waiver</b> for a test that did not run: {html.escape(w.subject)} "
-        f"({w.expires})</p>" for w in result.orphan_expired
-    ) + "".join(f"<p>{html.escape(line)}</p>" for line in _not_verified_lines(result))
+        name = html.escape(r.name)
+        if r.name in sections:
+            name = f'<a href="#gate-{name}">{name}</a>'
+        kind = f"chip v-{r.verdict.value}" + ("" if r.blocks or r.verdict is Verdict.PASS
+                                               else " nonblocking")
+        tds = [f'<th scope="row">{name}</th>', f"<td>{html.escape(row[1])}</td>",
+               f'<td class="verdict"><span class="{kind}">{html.escape(row[2])}</span></td>']
+        tds += [f'<td class="num">{html.escape(c)}</td>' for c in row[3:9]]
+        tds.append(f"<td>{html.escape(row[9])}</td>")
+        cells.append(f'<tr class="gate-{r.verdict.value}">{"".join(tds)}</tr>')
+    head = "".join(f'<th scope="col">{html.escape(h)}</th>' for h in HEADER)
+    notes = "".join(
+        f'<p class="vv-note"><b>Expired waiver</b> for a test that did not run: '
+        f"{html.escape(w.subject)} ({w.expires})</p>" for w in result.orphan_expired
+    ) + "".join(f'<p class="vv-note">{html.escape(redact(line))}</p>'
+                for line in _not_verified_lines(result, sections))
     return redact(
-        f'<h2 id="gate-summary">Release gate: {verdict}</h2>'
-        f'<table id="gates" border="1" cellpadding="4" style="border-collapse:collapse">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(cells)}</tbody></table>{orphans}"
+        f'<table id="gates"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(cells)}</tbody></table>{notes}"
     )

@@ -1,7 +1,7 @@
 """Static checks of an application checkout (seed plan phases 1, 2 and 6).
 
 Dockerfiles, .dockerignore, .env.sample and GitHub workflows; the rules are
-data (id, title, phase, hint) plus a check over one file of the checkout.
+data (id, title, hint) plus a check over one file of the checkout.
 """
 
 from __future__ import annotations
@@ -257,34 +257,34 @@ def _single(name: str) -> Callable[[Path], list[Path]]:
     return lambda root: [root / name]
 
 
-def _info(rule_id: str, title: str, phase: str, hint: str) -> RuleInfo:
-    return RuleInfo(rule_id, title, phase, hint, "app-repo")
+def _info(rule_id: str, title: str, hint: str) -> RuleInfo:
+    return RuleInfo(rule_id, title, hint, "app-repo")
 
 
 APP_RULES: tuple[AppRule, ...] = (
-    AppRule(_info("APP-DOCKER-USER", "Images run as a non-root USER", "phase2",
+    AppRule(_info("APP-DOCKER-USER", "Images run as a non-root USER",
                   "add `USER node` (or another non-root user) to the final stage"),
             dockerfiles, check_docker_user, "no Dockerfile in the checkout"),
-    AppRule(_info("APP-DOCKER-HEALTHCHECK", "Images declare a HEALTHCHECK", "phase2",
+    AppRule(_info("APP-DOCKER-HEALTHCHECK", "Images declare a HEALTHCHECK",
                   "add HEALTHCHECK CMD ... probing /health (bff, backend) or / (frontend)"),
             dockerfiles, check_docker_healthcheck, "no Dockerfile in the checkout"),
-    AppRule(_info("APP-DOCKER-PM-PINNED", "The package manager version is pinned", "phase2",
+    AppRule(_info("APP-DOCKER-PM-PINNED", "The package manager version is pinned",
                   "use pnpm@<version> (corepack prepare pnpm@9.x.y --activate), never @latest"),
             dockerfiles, check_docker_pm_pinned, "no Dockerfile in the checkout"),
-    AppRule(_info("APP-DOCKER-LOCKFILE-FIRST", "Lock files are copied before sources", "phase2",
+    AppRule(_info("APP-DOCKER-LOCKFILE-FIRST", "Lock files are copied before sources",
                   "COPY package.json pnpm-lock.yaml first, install, then COPY the sources"),
             dockerfiles, check_docker_lockfile_first, "no Dockerfile in the checkout"),
     AppRule(_info("APP-DOCKERIGNORE", ".dockerignore excludes node_modules, .git and dist",
-                  "phase2", "add node_modules, .git and dist to .dockerignore"),
+                  "add node_modules, .git and dist to .dockerignore"),
             _single(".dockerignore"), check_dockerignore, "no .dockerignore at the root"),
-    AppRule(_info("APP-ENV-SAMPLE", ".env.sample lists the variables the seed names", "phase1",
+    AppRule(_info("APP-ENV-SAMPLE", ".env.sample lists the variables the seed names",
                   "add the missing variables with empty or example values"),
             _single(".env.sample"), check_env_sample, "no .env.sample at the root"),
     AppRule(_info("APP-WORKFLOW-PROD-GATED", "Production deploys need dispatch or approval",
-                  "phase6", "trigger production deploys by workflow_dispatch only, or give the "
+                  "trigger production deploys by workflow_dispatch only, or give the "
                             "job `environment: production` with required reviewers"),
             workflows, check_workflow_production, "no workflows in .github/workflows"),
-    AppRule(_info("APP-WORKFLOW-SHA-TAGS", "Images are tagged with the commit SHA", "phase6",
+    AppRule(_info("APP-WORKFLOW-SHA-TAGS", "Images are tagged with the commit SHA",
                   "tag images sha-${{ github.sha }} (or docker/metadata-action type=sha)"),
             workflows, check_workflow_sha_tags, "no workflows in .github/workflows"),
 )

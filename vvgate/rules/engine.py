@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vvgate.kube.kustomize import KustomizeTarget, discover, kustomization_file, render_cached
-from vvgate.rules.manifest import ALL_RULES
+from vvgate.rules.manifest import ALL_RULES, roles
 from vvgate.rules.model import (
     Finding,
     ManifestObject,
@@ -38,13 +38,14 @@ class Case:
     info: RuleInfo
     subject: str
     run: Callable[[Settings], list[Finding]]
-    phase: str = ""
+    # The deployment-plan items the case verifies (the rule's, unless the object says more).
+    plan: tuple[str, ...] = ()
     # The object an object rule judges (None for tree and pair rules).
     obj: ManifestObject | None = None
 
     def __post_init__(self) -> None:
-        if not self.phase:
-            object.__setattr__(self, "phase", self.info.phase)
+        if not self.plan:
+            object.__setattr__(self, "plan", self.info.plan)
 
     @property
     def id(self) -> str:
@@ -99,20 +100,23 @@ def _source(tree: Tree) -> str | None:
     return str(file or tree.source)
 
 
-def object_phase(rule: RuleInfo, obj: ManifestObject, tree: Tree) -> str:
-    """Generic rules take the plan phase of the object they judge (storage 0, MongoDB 3)."""
+def object_plan(rule: RuleInfo, obj: ManifestObject, tree: Tree) -> tuple[str, ...]:
+    """Generic rules verify the plan items of the object they judge: the provisioner's and
+    the StorageClass's (phase 0), the MongoDB StatefulSets' (phase 3), else the rule's own."""
     if rule.category not in ("schema", "best-practice", "pod-security"):
-        return rule.phase
-    if tree.name == "storage" or obj.kind == "StorageClass":
-        return "phase0"
-    return "phase3" if obj.name.startswith("mongodb") else rule.phase
+        return rule.plan
+    if tree.name == "storage":
+        return ("0.2.4",)
+    if obj.kind == "StorageClass":
+        return ("0.3.1",)
+    return ("3.1.2", "3.1.3") if roles.is_mongo(obj) else rule.plan
 
 
 def _object_case(rule: ObjectRule, obj: ManifestObject, tree: Tree) -> Case:
     def run(s: Settings) -> list[Finding]:
         source = str(obj.source) if obj.source else _source(tree)
         return findings(rule.info, obj.ref, rule.check(obj, tree, s), source)
-    return Case(rule.info, obj.ref, run, object_phase(rule.info, obj, tree), obj)
+    return Case(rule.info, obj.ref, run, object_plan(rule.info, obj, tree), obj)
 
 
 def _tree_case(rule: TreeRule, tree: Tree) -> Case:

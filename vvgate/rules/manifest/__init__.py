@@ -1,4 +1,5 @@
-"""Manifest rules as data: every rule has an id, a title, a phase, a fix hint and a check."""
+"""Manifest rules as data: every rule has an id, a title, a fix hint and a check (the plan
+items each verifies are in vvgate/rules/plan_claims.py)."""
 
 from __future__ import annotations
 

@@ -38,8 +38,8 @@ FILE_REFERENCE_NAME = re.compile(r"_(PATH|FILE|DIR|DIRECTORY)$", re.I)
 ABSOLUTE_PATH = re.compile(r"^/[\w.@/-]*$")
 
 
-def _info(rule_id: str, title: str, hint: str, phase: str = "phase4") -> RuleInfo:
-    return RuleInfo(rule_id, title, phase, hint, "best-practice")
+def _info(rule_id: str, title: str, hint: str) -> RuleInfo:
+    return RuleInfo(rule_id, title, hint, "best-practice")
 
 
 def is_workload(obj: ManifestObject) -> bool:
@@ -222,8 +222,8 @@ def check_sa_token(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[Vio
 
 
 def _rule(rule_id: str, title: str, hint: str, check: Any,
-          applies: Any = is_workload, phase: str = "phase4") -> ObjectRule:
-    return ObjectRule(_info(rule_id, title, hint, phase), applies, check)
+          applies: Any = is_workload) -> ObjectRule:
+    return ObjectRule(_info(rule_id, title, hint), applies, check)
 
 
 RULES: list[ObjectRule | TreeRule] = [
@@ -247,17 +247,16 @@ RULES: list[ObjectRule | TreeRule] = [
           "add podAntiAffinity or topologySpreadConstraints", check_spread, is_long_running)),
     _rule("BP-NETPOL-COVERAGE", "Every workload has its own NetworkPolicy",
           "add a NetworkPolicy selecting the pods that allows only their flows",
-          check_netpol_coverage, phase="phase5"),
+          check_netpol_coverage),
     TreeRule(_info("BP-NETPOL-DEFAULT-DENY", "Namespaces deny all traffic by default",
-                   "add a NetworkPolicy with podSelector: {} and policyTypes [Ingress, Egress]",
-                   "phase5"),
+                   "add a NetworkPolicy with podSelector: {} and policyTypes [Ingress, Egress]"),
              check_default_deny,
              lambda tree: any(is_workload(o) for o in tree.objects)),
     _rule("BP-CONFIGMAP-NO-SECRETS", "ConfigMaps hold no secrets",
           "move the value to a Secret", check_configmap_secrets,
-          lambda o: o.kind == "ConfigMap", "phase7"),
+          lambda o: o.kind == "ConfigMap"),
     _rule("BP-ENV-NO-LITERAL-SECRETS", "No secret-looking literal env values",
-          "use valueFrom.secretKeyRef", check_env_secrets, phase="phase7"),
+          "use valueFrom.secretKeyRef", check_env_secrets),
     _rule("BP-SA-TOKEN", "No API token automount for the default ServiceAccount",
           "set automountServiceAccountToken: false in the pod spec", check_sa_token),
 ]

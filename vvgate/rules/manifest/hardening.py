@@ -26,8 +26,8 @@ PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in
 INTERNAL_ROLES = ("backend", roles.MONGO_ROLE)
 
 
-def _info(rule_id: str, title: str, hint: str, phase: str, category: str) -> RuleInfo:
-    return RuleInfo(rule_id, title, phase, hint, category)
+def _info(rule_id: str, title: str, hint: str, category: str) -> RuleInfo:
+    return RuleInfo(rule_id, title, hint, category)
 
 
 # --- Services and images ------------------------------------------------------
@@ -198,23 +198,23 @@ def _has_workloads(tree: Tree) -> bool:
 RULES: list[ObjectRule | TreeRule] = [
     TreeRule(_info("BP-INTERNAL-CLUSTERIP", "The backend and MongoDB are reachable only inside "
                    "the cluster", "make their Services type ClusterIP, without externalIPs",
-                   "phase5", "best-practice"), check_internal_services,
+                   "best-practice"), check_internal_services,
              lambda tree: any(True for _ in tree.of_kind("Service"))),
     ObjectRule(_info("BP-IMAGE-REGISTRY", "Images come from the allowed registries",
-                     "pull from the project's registry (profile image_registries)", "phase4",
+                     "pull from the project's registry (profile image_registries)",
                      "best-practice"), is_workload, check_registries),
     ObjectRule(_info("BP-NETPOL-OPEN", "No NetworkPolicy rule admits every peer",
                      "name the peers in from/to (podSelector, namespaceSelector, a narrow "
-                     "ipBlock)", "phase5", "best-practice"),
+                     "ipBlock)", "best-practice"),
                _is("NetworkPolicy"), check_netpol_open),
     TreeRule(_info("BP-PSS-ENFORCE", "The namespaces enforce Pod Security restricted",
-                   f"label the Namespace {PSS_ENFORCE}: restricted", "phase4",
+                   f"label the Namespace {PSS_ENFORCE}: restricted",
                    "best-practice"), check_pss_labels, _has_workloads),
     ObjectRule(_info("PLAN-MONGO-AUTH", "Every mongod starts with authentication",
-                     "run replica-set members with --keyFile (standalone: --auth)", "phase3",
+                     "run replica-set members with --keyFile (standalone: --auth)",
                      "plan"), roles.is_mongo, check_mongo_auth),
     ObjectRule(_info("PLAN-NODE-ENV", "The applications run in production mode",
-                     "set NODE_ENV=production (the overlay's ConfigMap or the env)", "phase4",
+                     "set NODE_ENV=production (the overlay's ConfigMap or the env)",
                      "plan"), lambda o: is_workload(o), check_node_env),
 ]
 

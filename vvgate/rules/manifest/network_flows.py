@@ -261,11 +261,11 @@ def check_required_flows(tree: Tree, s: Settings) -> Iterator[Violation]:
 
 RULES: list[ObjectRule | TreeRule] = [
     ObjectRule(RuleInfo("PLAN-NETPOL-FLOWS", "NetworkPolicies allow no flow the contract lacks",
-                        "phase5", "narrow the rule to the contract's peers and ports (contract "
+                        "narrow the rule to the contract's peers and ports (contract "
                         "section 1)", "plan"),
                lambda obj: obj.kind == "NetworkPolicy", check_policy_flows),
     TreeRule(RuleInfo("PLAN-NETPOL-NEEDED", "The contract's flows get through the "
-                      "NetworkPolicies", "phase5", "allow the flow on both sides: the "
+                      "NetworkPolicies", "allow the flow on both sides: the "
                       "sender's egress and the receiver's ingress", "plan"),
              check_required_flows),
 ]

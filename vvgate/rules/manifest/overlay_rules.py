@@ -32,7 +32,7 @@ MAX_PATHS_SHOWN = 5
 
 
 def _info(rule_id: str, title: str, hint: str) -> RuleInfo:
-    return RuleInfo(rule_id, title, "phase5", hint, "overlay")
+    return RuleInfo(rule_id, title, hint, "overlay")
 
 
 def check_namespace(tree: Tree, s: Settings) -> Iterator[Violation]:

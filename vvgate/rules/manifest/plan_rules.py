@@ -26,8 +26,8 @@ from vvgate.rules.model import (
 )
 
 
-def _info(rule_id: str, title: str, hint: str, phase: str) -> RuleInfo:
-    return RuleInfo(rule_id, title, phase, hint, "plan")
+def _info(rule_id: str, title: str, hint: str) -> RuleInfo:
+    return RuleInfo(rule_id, title, hint, "plan")
 
 
 def _env(tree: Tree, s: Settings) -> plan.Environment:
@@ -516,20 +516,12 @@ def check_nfs_values(tree: Tree, s: Settings) -> Iterator[Violation]:
                             subject=subject)
 
 
-def _phase(rule_id: str) -> str:
-    if rule_id in ("PLAN-STORAGECLASS", "PLAN-NFS-VALUES"):
-        return "phase0"
-    if rule_id == "PLAN-REFERENCES":
-        return "phase7"
-    return "phase3" if rule_id.startswith("PLAN-MONGO") else "phase4"
-
-
 def _rule(rule_id: str, title: str, hint: str, check: Any, applies: Any) -> ObjectRule:
-    return ObjectRule(_info(rule_id, title, hint, _phase(rule_id)), applies, check)
+    return ObjectRule(_info(rule_id, title, hint), applies, check)
 
 
 def _tree(rule_id: str, title: str, hint: str, check: Any, applies: Any) -> TreeRule:
-    return TreeRule(_info(rule_id, title, hint, _phase(rule_id)), check, applies)
+    return TreeRule(_info(rule_id, title, hint), check, applies)
 
 
 def _is_ingress(obj: ManifestObject) -> bool:

@@ -156,7 +156,7 @@ def check_restricted(obj: ManifestObject, tree: Tree, s: Settings) -> list[Viola
 
 
 RULE = ObjectRule(
-    RuleInfo(RULE_ID, "Pods meet Pod Security Standards restricted", "phase4",
+    RuleInfo(RULE_ID, "Pods meet Pod Security Standards restricted",
              "set the pod's securityContext as the restricted profile asks (runAsNonRoot, "
              "seccompProfile RuntimeDefault, allowPrivilegeEscalation false, capabilities "
              "drop ALL) and use only its volume types", "pod-security"),

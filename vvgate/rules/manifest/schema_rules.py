@@ -37,10 +37,9 @@ def check_crd(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[Violatio
 
 RULES = [
     ObjectRule(RuleInfo("K8S-SCHEMA", "Built-in kinds validate against the strict schema",
-                        "phase4",
                         "fix or remove the reported field (strict: unknown fields are errors)",
                         "schema"), is_builtin, check_schema),
     ObjectRule(RuleInfo("K8S-CRD", "Custom resources pass their explicit rule set",
-                        "phase4", "fill in the required fields, or add a rule set for the kind",
+                        "fill in the required fields, or add a rule set for the kind",
                         "schema"), lambda o: not is_builtin(o), check_crd),
 ]
