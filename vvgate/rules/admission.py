@@ -106,13 +106,21 @@ def _made_namespace(core: Any, version: str) -> bool:
     except ApiException as exc:
         if exc.status == 409:
             return True
-        if exc.status in (0, 429) or exc.status >= 500:
+        if _starting(exc):
             return False
         raise JudgeUnavailable(f"kube-apiserver refused the judge's namespace ({exc.status}): "
                                f"{exc.reason}") from None
     except (OSError, urllib3.exceptions.HTTPError):
         return False
     return True
+
+
+def _starting(exc: ApiException) -> bool:
+    """An answer of a server still starting: no route yet (404), an admission plugin whose
+    caches have not synced (403 "not yet ready"), too busy (429), or failing (5xx)."""
+    status = exc.status or 0
+    not_ready = status == 403 and "not yet ready" in str(exc.body or "")
+    return status in (0, 404, 429) or status >= 500 or not_ready
 
 
 class AdmissionJudge:
@@ -191,6 +199,12 @@ class AdmissionJudge:
         except JudgeUnavailable as exc:
             self._server = None
             self._fall_back(exc)
+            return None
+        except Exception as exc:  # whatever went wrong, the run says which mode judged
+            self._server.stop()
+            self._server = None
+            self._fall_back(JudgeUnavailable(f"kube-apiserver could not be used: "
+                                             f"{type(exc).__name__}: {exc}"))
             return None
         self._core = core
         self._say_mode(f"Pod Security: judged by kube-apiserver {self._binaries.version}'s "
