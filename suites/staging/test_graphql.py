@@ -21,7 +21,7 @@ from vvgate.access import graphql_probes as probes
 from vvgate.access.graphql_client import Gql
 from vvgate.access.graphql_ops import error_messages, field_value, parse
 from vvgate.access.https_client import TargetHttp
-from vvgate.access.schema_source import TargetSchema
+from vvgate.access.target_schema import TargetSchema
 from vvgate.gates.inconclusive import inconclusive
 from vvgate.report.evidence import Evidence
 from vvgate.targets.profile import Profile

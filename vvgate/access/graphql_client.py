@@ -22,7 +22,7 @@ from vvgate.access.graphql_ops import (
 )
 from vvgate.access.https_client import TargetHttp
 from vvgate.access.operation_builder import OperationMissing, build, root_kind
-from vvgate.access.schema_source import TargetSchema
+from vvgate.access.target_schema import TargetSchema
 from vvgate.gates.inconclusive import inconclusive
 
 

@@ -9,9 +9,8 @@ the files use but do not define are dropped: they change nothing about how to ca
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql import (
     DirectiveDefinitionNode,
@@ -38,9 +37,12 @@ from graphql import (
 )
 from graphql.language.visitor import REMOVE
 
-from vvgate.access.https_client import TargetHttp
+from vvgate.access.target_schema import NO_SCHEMA, TargetSchema
 from vvgate.errors import ConfigError
 from vvgate.targets.profile import Profile
+
+if TYPE_CHECKING:
+    from vvgate.access.https_client import TargetHttp
 
 SDL_SUFFIXES = (".graphql", ".graphqls", ".gql")
 SKIPPED_DIRS = {"node_modules", ".git", "dist", "build", "coverage", "__generated__"}
@@ -48,34 +50,6 @@ _WITH_FIELDS = (ObjectTypeDefinitionNode, InterfaceTypeDefinitionNode,
                 InputObjectTypeDefinitionNode)
 
 
-@dataclass(frozen=True)
-class TargetSchema:
-    schema: GraphQLSchema | None
-    source: str  # where it came from, for the report
-
-    @property
-    def note(self) -> str:
-        if self.schema is None:
-            return ("GraphQL schema: none (give graphql.schema in the profile, or --app-repo); "
-                    "requests use the contract's minimal shapes")
-        queries = len(self.schema.query_type.fields) if self.schema.query_type else 0
-        mutations = len(self.schema.mutation_type.fields) if self.schema.mutation_type else 0
-        return (f"GraphQL schema: {self.source} ({queries} queries, {mutations} mutations); "
-                "every request is built from it")
-
-    def operations(self) -> list[tuple[str, str]]:
-        """(kind, field) of every root field the schema offers."""
-        if self.schema is None:
-            return []
-        out: list[tuple[str, str]] = []
-        for kind, root in (("query", self.schema.query_type),
-                           ("mutation", self.schema.mutation_type)):
-            if root is not None:
-                out.extend((kind, name) for name in root.fields)
-        return out
-
-
-NO_SCHEMA = TargetSchema(None, "none")
 
 
 def _read(path: Path) -> DocumentNode:

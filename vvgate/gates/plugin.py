@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from vvgate.access import schema_source
 from vvgate.errors import ConfigError
 from vvgate.gates import termination
 from vvgate.gates.catalog import GATES, PHASES, unknown_gates
@@ -119,6 +118,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if unknown:
         _fail_config(f"unknown gate {unknown[0]!r}; known gates: {', '.join(GATES)}")
     app_repo = config.getoption("app_repo")
+    # graphql-core, httpx and the rest of what reads a schema cost a static run a tenth of its
+    # time: imported only here, after the static suite's Pod Security server was launched.
+    from vvgate.access import schema_source
+
     try:
         schema = schema_source.load(profile, Path(app_repo) if app_repo else None)
     except ConfigError as exc:

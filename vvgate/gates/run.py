@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from vvgate.access.schema_source import NO_SCHEMA, TargetSchema
+from vvgate.access.target_schema import NO_SCHEMA, TargetSchema
 from vvgate.errors import ConfigError
 from vvgate.gates.catalog import GATES
 from vvgate.gates.verdicts import Outcome, Tally

@@ -24,17 +24,18 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from kubernetes import client
 
-from vvgate.kube.write_guard import GuardedApiClient
 from vvgate.lifetime import dies_with_parent, private_folder
 from vvgate.paths import cache_dir
+
+if TYPE_CHECKING:
+    from vvgate.kube.write_guard import GuardedApiClient
 
 BINARIES_ENV = "VVGATE_KUBE_BINARIES"
 START_TIMEOUT_S = 90
@@ -237,6 +238,12 @@ class JudgeApiServer:
                                f"{self._log_tail('kube-apiserver')}")
 
     def api_client(self) -> GuardedApiClient:
+        # The kubernetes client is imported here, once the server is wanted: a static run
+        # launches the server before it imports anything it can do without.
+        from kubernetes import client
+
+        from vvgate.kube.write_guard import GuardedApiClient
+
         assert self._folder is not None
         configuration = client.Configuration()
         configuration.host = self.url

@@ -11,7 +11,7 @@ from typing import Any
 
 from vvgate.access.graphql_ops import FALLBACK
 from vvgate.access.operation_builder import OperationMissing, build
-from vvgate.access.schema_source import TargetSchema
+from vvgate.access.target_schema import TargetSchema
 from vvgate.errors import ConfigError
 from vvgate.load.steps import RECORD_ID, RELEASE_ID
 

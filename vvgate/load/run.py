@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vvgate.access.schema_source import NO_SCHEMA, TargetSchema
+from vvgate.access.target_schema import NO_SCHEMA, TargetSchema
 from vvgate.errors import ConfigError
 from vvgate.identity.synthetic_users import SyntheticWorld
 from vvgate.lifetime import dies_with_parent, private_folder

@@ -17,11 +17,7 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
-
-import urllib3
-from kubernetes import client
-from kubernetes.client.exceptions import ApiException
+from typing import TYPE_CHECKING, Any
 
 from vvgate.kube.judge_apiserver import (
     Binaries,
@@ -32,6 +28,9 @@ from vvgate.kube.judge_apiserver import (
 from vvgate.rules.manifest.pod_security import RULES_MODE, rule_violations
 from vvgate.rules.manifest.workload import containers, pod_metadata, pod_spec
 from vvgate.rules.model import ManifestObject, Violation
+
+if TYPE_CHECKING:
+    from kubernetes.client.exceptions import ApiException
 
 NAMESPACE = "vvgate-pod-security"
 PARALLEL_DRY_RUNS = 4
@@ -99,6 +98,12 @@ def policy_version(k8s_version: str, server_version: str) -> str:
 def _made_namespace(core: Any, version: str) -> bool:
     """Create the namespace that enforces restricted: True once it exists, False while the
     server still starts (no answer yet, 5xx, 429); any other refusal is the server's last word."""
+    # kubernetes and urllib3 come with the server, in the judge's own thread (see
+    # JudgeApiServer.api_client).
+    import urllib3
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
     namespace = client.V1Namespace(metadata=client.V1ObjectMeta(
         name=NAMESPACE, labels={f"{PSS}enforce": "restricted", f"{PSS}enforce-version": version}))
     try:
@@ -192,6 +197,8 @@ class AdmissionJudge:
         if self._server is None or self._binaries is None:
             return None
         version = policy_version(self.k8s_version, self._binaries.version)
+        from kubernetes import client
+
         core = client.CoreV1Api(self._server.api_client())
         try:
             # The namespace made is the readiness that matters: it needs no post-start hook.
@@ -235,6 +242,8 @@ class AdmissionJudge:
         api = self._api()
         if api is None:
             return rule_violations(obj)
+        from kubernetes.client.exceptions import ApiException
+
         try:
             api.create_namespaced_pod(NAMESPACE, _pod(obj), dry_run="All")
         except ApiException as exc:
