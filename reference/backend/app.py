@@ -57,6 +57,13 @@ def build_app(rt: Runtime) -> Starlette:
         rt.secret("MONGODB_BACKEND_URI"), tz_aware=True, serverSelectionTimeoutMS=3000,
         connect=False,
     )
+    # A pod names the tenant databases' server apart (MONGODB_URI_BASE); the process target
+    # keeps registry and tenants on its one URI.
+    tenant_uri = rt.secrets.get("MONGODB_TENANT_URI")
+    tenants: MongoClient[Any] | None = None
+    if tenant_uri:
+        tenants = MongoClient(tenant_uri, tz_aware=True, serverSelectionTimeoutMS=3000,
+                              connect=False)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -67,6 +74,8 @@ def build_app(rt: Runtime) -> Starlette:
         finally:
             task.cancel()
             client.close()
+            if tenants is not None:
+                tenants.close()
 
     async def health(_: Request) -> Response:
         now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
@@ -78,13 +87,15 @@ def build_app(rt: Runtime) -> Starlette:
         return JSONResponse({"status": "starting"}, status_code=503)
 
     async def graphql(request: Request) -> Response:
-        prepared = await gqlhttp.prepare(request, schema, faults.active("introspection-on"))
+        # Apollo's default outside production: introspection on (a pod without NODE_ENV).
+        prepared = await gqlhttp.prepare(request, schema,
+                                         rt.development or faults.active("introspection-on"))
         if isinstance(prepared, Response):
             return prepared
         claims = _claims(request, jwt_secret)
         if isinstance(claims, Response):
             return claims
-        ctx = Context(client, claims)
+        ctx = Context(client, claims, tenants)
 
         def run() -> ExecutionResult:
             result = execute(schema, prepared.document, context_value=ctx,

@@ -41,6 +41,9 @@ def object_id(value: str) -> ObjectId:
 class Context:
     client: MongoClient  # type: ignore[type-arg]
     claims: dict[str, Any] | None
+    # The tenant databases' server, where it is named apart from the registry's (a pod's
+    # MONGODB_URI_BASE); else the registry's client serves them too.
+    tenants: MongoClient | None = None  # type: ignore[type-arg]
 
     @property
     def registry(self) -> Database:  # type: ignore[type-arg]
@@ -52,7 +55,7 @@ class Context:
             # Fault: data follows whatever name the registry recorded for the tenant.
             doc = self.registry.tenants.find_one({"tenantId": tenant_id}, {"databaseName": 1})
             name = str((doc or {}).get("databaseName") or name)
-        db = self.client[name]
+        db = (self.tenants or self.client)[name]
         dialect_data.prepare_tenant(db)
         return db
 

@@ -53,17 +53,26 @@ def build_app(rt: Runtime) -> Starlette:
     )
     store = SessionStore(client[SESSION_DB].sessions, rt.secret("SESSION_SECRET"))
     backend = Backend(rt.backend_url, rt.secret("JWT_SECRET"))
-    github = GitHubOAuth(CLIENT_ID, rt.secrets.get("GITHUB_CLIENT_SECRET"))
-    ready = asyncio.Event()
+    # A pod names its OAuth app (GITHUB_CLIENT_ID); the process target's stand-in knows ours.
+    github = GitHubOAuth(rt.secrets.get("GITHUB_CLIENT_ID") or CLIENT_ID,
+                         rt.secrets.get("GITHUB_CLIENT_SECRET"))
+    ready = asyncio.Event()  # the session store is set up
+    # The backend has answered once: a BFF that never reached it cannot serve GraphQL, so it
+    # is not ready yet (a NetworkPolicy that blocks the flow keeps its pods out of Service);
+    # once it has, later backend outages do not take the BFF out (no cascade).
+    reached = asyncio.Event()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(set_up_then_ready(
-            lambda: ensure_session_indexes(client[SESSION_DB]), "session store", ready, log))
+        tasks = [asyncio.create_task(set_up_then_ready(
+                     lambda: ensure_session_indexes(client[SESSION_DB]), "session store",
+                     ready, log)),
+                 asyncio.create_task(backend.wait_until_it_answers(reached, log))]
         try:
             yield
         finally:
-            task.cancel()
+            for task in tasks:
+                task.cancel()
             await backend.close()
             await github.close()
             client.close()
@@ -81,16 +90,16 @@ def build_app(rt: Runtime) -> Starlette:
         return JSONResponse(body)
 
     async def readiness(_: Request) -> Response:
-        if ready.is_set():
+        if ready.is_set() and reached.is_set():
             return JSONResponse({"status": "ok"})
         return JSONResponse({"status": "starting"}, status_code=503)
 
     routes = [
         Route("/health", health),
         Route("/ready", readiness),
-        *auth_routes.routes(store, backend, rt.public_url, github),
+        *auth_routes.routes(store, backend, rt.public_url, github, rt.callback_url),
         *webhook.routes(rt.secret("GITHUB_APP_WEBHOOK_SECRET"), backend),
-        *graphql.routes(store, backend),
+        *graphql.routes(store, backend, introspection=rt.development),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     if dialects.active("rolling-sessions"):

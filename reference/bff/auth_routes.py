@@ -71,7 +71,8 @@ def _with_cookie(response: Response, cookie: str | None) -> Response:
 
 
 def routes(store: SessionStore, backend: Backend, public_url: str,
-           provider: GitHubOAuth) -> list[Route]:
+           provider: GitHubOAuth, callback_url: str) -> list[Route]:
+    """`callback_url`: the redirect_uri registered with GitHub (GITHUB_CALLBACK_URL)."""
     async def me(request: Request) -> Response:
         session = await store.load(request)
         user = session.user if session else None
@@ -112,7 +113,7 @@ def routes(store: SessionStore, backend: Backend, public_url: str,
                 session.data["returnTo"] = return_to
             cookie = await store.save(session)
         query = urlencode({"client_id": provider.client_id,
-                           "redirect_uri": f"{_callback_base()}/auth/github/callback",
+                           "redirect_uri": _callback(),
                            "scope": "read:user user:email", "state": state})
         resp = RedirectResponse(f"{provider.authorize_url}?{query}", status_code=302)
         resp.headers.append("set-cookie", cookie)
@@ -147,7 +148,7 @@ def routes(store: SessionStore, backend: Backend, public_url: str,
             # The reference target is offline by design unless it is given a GitHub stand-in.
             return _with_cookie(RedirectResponse(f"{frontend}?error=oauth_unavailable",
                                                  status_code=302), cleared)
-        token = await provider.exchange(code, f"{_callback_base()}/auth/github/callback")
+        token = await provider.exchange(code, _callback())
         account = await provider.account(token) if token else None
         user = await backend.upsert_user(account) if account else None
         if user is None:
@@ -167,10 +168,10 @@ def routes(store: SessionStore, backend: Backend, public_url: str,
         resp.headers.append("set-cookie", signed_in)
         return resp
 
-    def _callback_base() -> str:
+    def _callback() -> str:
         # Fault oauth-http-callback: what a BFF without `trust proxy` builds behind TLS offload.
-        return (public_url.replace("https://", "http://", 1)
-                if faults.active("oauth-http-callback") else public_url)
+        return (callback_url.replace("https://", "http://", 1)
+                if faults.active("oauth-http-callback") else callback_url)
 
     async def _sign_in(before: Session | None, user: dict[str, Any]) -> str:
         """A session for `user`, under a new id (express-session's regenerate): an id the

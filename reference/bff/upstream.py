@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import httpx
@@ -10,14 +12,17 @@ from reference import signing
 from reference.bff.sessions import Session
 from reference.dialect_schema import arg_type, input_type
 
+REACH_TIMEOUT_S = 2.0
 USER_FIELDS = "id githubId githubLogin displayName avatarUrl email createdAt updatedAt " \
     "settings { spotifyPreview allowFriendInvites }"
 
 
 class Backend:
-    def __init__(self, base_url: str, jwt_secret: str) -> None:
+    def __init__(self, graphql_url: str, jwt_secret: str) -> None:
+        """`graphql_url`: the backend's GraphQL endpoint, as BACKEND_URL names it in a pod."""
         self._secret = jwt_secret
-        self.client = httpx.AsyncClient(base_url=base_url, timeout=30.0, trust_env=False)
+        self.url = graphql_url
+        self.client = httpx.AsyncClient(timeout=30.0, trust_env=False)
 
     def token_for(self, session: Session | None) -> str | None:
         user = session.user if session else None
@@ -33,12 +38,28 @@ class Backend:
     def service_token(self) -> str:
         return signing.jwt_encode({"sub": "bff", "svc": "bff"}, self._secret, ttl_s=60)
 
+    async def wait_until_it_answers(self, reached: asyncio.Event, log: logging.Logger) -> None:
+        """Set `reached` once the backend answers at all (any HTTP status will do)."""
+        said = None
+        while True:
+            try:
+                await self.client.post(self.url, json={"query": "{ __typename }"},
+                                       headers={"content-type": "application/json"},
+                                       timeout=REACH_TIMEOUT_S)
+                reached.set()
+                return
+            except httpx.HTTPError as exc:
+                if type(exc).__name__ != said:  # once per kind of failure, not per attempt
+                    said = type(exc).__name__
+                    log.warning("backend %s not reachable yet: %s", self.url, said)
+            await asyncio.sleep(0.5)
+
     async def graphql(self, body: dict[str, Any], token: str | None) -> httpx.Response:
         # A client's own Authorization header is never forwarded: only our token goes out.
         headers = {"content-type": "application/json"}
         if token:
             headers["authorization"] = f"Bearer {token}"
-        return await self.client.post("/graphql", json=body, headers=headers)
+        return await self.client.post(self.url, json=body, headers=headers)
 
     async def tenants_of(self, session: Session) -> list[dict[str, Any]] | None:
         """The user's current tenants and roles, fresh from the registry; None if unknown."""

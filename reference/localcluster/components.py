@@ -12,6 +12,7 @@ from pathlib import Path
 
 from reference.localcluster import nfs_provisioner
 from reference.localcluster.layout import ClusterLayout, bin_dir, pins
+from reference.localcluster.node.config import NODE_IP
 from reference.localenv import procs
 
 # Start order; down stops in reverse.
@@ -64,7 +65,7 @@ def _provisioner_ready(layout: ClusterLayout) -> bool:
         return False
 
 
-def _get(url: str, context: ssl.SSLContext | None = None) -> bytes | None:
+def http_get(url: str, context: ssl.SSLContext | None = None) -> bytes | None:
     try:
         with urllib.request.urlopen(url, timeout=2, context=context) as resp:
             body: bytes = resp.read()
@@ -85,7 +86,10 @@ def _trusting(ca: Path) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(ca))
 
 
-def build(layout: ClusterLayout, port: dict[str, int]) -> list[Component]:
+def build(layout: ClusterLayout, port: dict[str, int], node: bool = False) -> list[Component]:
+    """The components; with `node` (a real node, --node) the API server listens on every
+    address and advertises the node's, so pods reach it through the kubernetes Service; the
+    node's guard (node/network.py) lets only loopback and the node's pods connect."""
     pki = layout.pki
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(layout.root)}
     server = f"https://127.0.0.1:{port['apiserver']}"
@@ -99,10 +103,11 @@ def build(layout: ClusterLayout, port: dict[str, int]) -> list[Component]:
             f"--listen-client-urls={etcd_url}", f"--advertise-client-urls={etcd_url}",
             f"--listen-peer-urls={peer_url}", f"--initial-advertise-peer-urls={peer_url}",
             f"--initial-cluster=vvgate={peer_url}", "--quota-backend-bytes=1073741824",
-        ], port["etcd"], lambda: b"true" in (_get(f"{etcd_url}/health") or b""), env),
+        ], port["etcd"], lambda: b"true" in (http_get(f"{etcd_url}/health") or b""), env),
         Component("kube-apiserver", [
             str(binary("kube-apiserver", "kubernetes")),
-            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+            f"--bind-address={'0.0.0.0' if node else '127.0.0.1'}",
+            f"--advertise-address={NODE_IP if node else '127.0.0.1'}",
             f"--secure-port={port['apiserver']}", f"--etcd-servers={etcd_url}",
             f"--tls-cert-file={pki / 'apiserver.crt'}",
             f"--tls-private-key-file={pki / 'apiserver.key'}",
@@ -119,7 +124,7 @@ def build(layout: ClusterLayout, port: dict[str, int]) -> list[Component]:
             "--kubelet-preferred-address-types=InternalIP",
             "--profiling=false", "--enable-priority-and-fairness=false",
         ], port["apiserver"],
-            lambda: _get(f"{server}/readyz", _trusting(pki / "ca.crt")) is not None, env),
+            lambda: http_get(f"{server}/readyz", _trusting(pki / "ca.crt")) is not None, env),
         Component("kube-controller-manager", [
             str(binary("kube-controller-manager", "kubernetes")), *secure,
             f"--secure-port={port['controller-manager']}",
@@ -132,8 +137,8 @@ def build(layout: ClusterLayout, port: dict[str, int]) -> list[Component]:
             f"--cert-dir={layout.root / 'controller-manager-certs'}",
             "--profiling=false",
         ], port["controller-manager"],
-            lambda: _get(f"https://127.0.0.1:{port['controller-manager']}/healthz",
-                         _insecure()) is not None, env),
+            lambda: http_get(f"https://127.0.0.1:{port['controller-manager']}/healthz",
+                             _insecure()) is not None, env),
         Component("kube-scheduler", [
             str(binary("kube-scheduler", "kubernetes")), *secure,
             f"--secure-port={port['scheduler']}", f"--kubeconfig={kc('scheduler')}",
@@ -141,8 +146,8 @@ def build(layout: ClusterLayout, port: dict[str, int]) -> list[Component]:
             f"--authorization-kubeconfig={kc('scheduler')}",
             f"--cert-dir={layout.root / 'scheduler-certs'}", "--profiling=false",
         ], port["scheduler"],
-            lambda: _get(f"https://127.0.0.1:{port['scheduler']}/healthz",
-                         _insecure()) is not None, env),
+            lambda: http_get(f"https://127.0.0.1:{port['scheduler']}/healthz",
+                             _insecure()) is not None, env),
         Component("kwok", [
             str(binary("kwok", "kwok")), f"--kubeconfig={kc('kwok')}",
             f"--config={layout.root / 'kwok.yaml'}",
@@ -158,8 +163,8 @@ def build(layout: ClusterLayout, port: dict[str, int]) -> list[Component]:
             f"--tls-cert-file={pki / 'kwok-serving.crt'}",
             f"--tls-private-key-file={pki / 'kwok-serving.key'}",
         ], port["kwok"],
-            lambda: _get(f"https://127.0.0.1:{port['kwok']}/healthz",
-                         _trusting(pki / "ca.crt")) is not None, env),
+            lambda: http_get(f"https://127.0.0.1:{port['kwok']}/healthz",
+                             _trusting(pki / "ca.crt")) is not None, env),
         Component("provisioner", [
             str(provisioner_binary()),
             f"--kubeconfig={kc('provisioner')}", f"--export={layout.export}",

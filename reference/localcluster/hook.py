@@ -1,16 +1,24 @@
-"""What `vvgate local up --cluster`, `down` and `status` call: the only entry points the
-local target's CLI (reference/localenv/cli.py) needs into the local cluster."""
+"""What `vvgate local up --cluster [--node]`, `down` and `status` call: the only entry points
+the local target's CLI (reference/localenv/cli.py) needs into the local cluster."""
 
 from __future__ import annotations
 
 from reference.localcluster import lifecycle, profile_section
 from reference.localcluster.layout import ClusterLayout
+from reference.localcluster.node import lifecycle as node_lifecycle
 from reference.localenv import lifecycle as target_lifecycle
 from reference.localenv import state
 from reference.localenv.paths import Layout
 
 
-def up(timeout_s: float) -> int:
+def check_node() -> None:
+    """Before the local target starts: refuse `--node` in one line when this machine or this
+    moment cannot have a real node (root, packages, binaries, images, another state's node),
+    and build the node's images where an input changed."""
+    node_lifecycle.check()
+
+
+def up(timeout_s: float, node: bool = False) -> int:
     """After the local target is up: start the cluster and add it to the profile.
 
     On failure nothing is left running (the target too is stopped, since `up --cluster`
@@ -19,7 +27,7 @@ def up(timeout_s: float) -> int:
     ports = state.load_ports(layout)
     try:
         kubeconfig = lifecycle.up({k: v for k, v in ports.items() if k.startswith("mongo-")},
-                                  timeout_s)
+                                  timeout_s, node)
         profile_section.add(layout.profile, kubeconfig)
     except BaseException:
         target_lifecycle.down(purge=False)
@@ -36,6 +44,7 @@ def down() -> None:
 
 def status() -> bool | None:
     """None when no cluster component runs here, else whether all are healthy."""
-    if not lifecycle.running(ClusterLayout.current()):
+    cluster = ClusterLayout.current()
+    if not lifecycle.running(cluster) and not node_lifecycle.present(cluster):
         return None
     return lifecycle.status()

@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from reference.localcluster.node.config import NODE_IP, NODE_NAME
+
 DAYS = 365
 # CN/O become the user and groups the API server's RBAC sees.
 CLIENTS = {
@@ -21,6 +23,12 @@ CLIENTS = {
     "scheduler": ("system:kube-scheduler", None),
     "kwok": ("system:kwok", "system:masters"),
     "provisioner": ("system:vvgate-provisioner", "system:masters"),
+    # The real node's (--node): the Node authorizer knows a kubelet by this name and group;
+    # kube-proxy's user is the one the default system:node-proxier binding names; kube-router's
+    # has its own ClusterRole (node/addons.py).
+    "kubelet": (f"system:node:{NODE_NAME}", "system:nodes"),
+    "kube-proxy": ("system:kube-proxy", None),
+    "kube-router": ("system:vvgate-kube-router", None),
 }
 SERVER_NAMES = ("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
                 "kubernetes.default.svc.cluster.local")
@@ -89,6 +97,10 @@ def ensure(directory: Path) -> None:
     leaf("apiserver", _name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, sans)
     # kwok serves the kubelet API (logs, port-forward) that the API server calls.
     leaf("kwok-serving", _name("kwok"), ExtendedKeyUsageOID.SERVER_AUTH, sans)
+    # The real node's kubelet serves it on the node IP, which the API server dials.
+    leaf("kubelet-serving", _name(f"system:node:{NODE_NAME}", "system:nodes"),
+         ExtendedKeyUsageOID.SERVER_AUTH,
+         [x509.DNSName(NODE_NAME), x509.IPAddress(ipaddress.ip_address(NODE_IP))])
     leaf("apiserver-kubelet-client", _name("kube-apiserver-kubelet-client", "system:masters"),
          ExtendedKeyUsageOID.CLIENT_AUTH)
     for stem, (cn, org) in CLIENTS.items():

@@ -29,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--http-port", type=int, default=None, help="pin the HTTP port")
     up.add_argument("--cluster", action="store_true",
                     help="also start the local Kubernetes control plane (reference/localcluster)")
+    up.add_argument("--node", action="store_true",
+                    help="with --cluster: also run one real node (containerd, kubelet, "
+                         "kube-proxy, kube-router, CoreDNS) beside the kwok nodes; root only, "
+                         "one per machine (scripts/bootstrap-node, scripts/bootstrap-cluster)")
     down = sub.add_parser("down", help="stop everything the local target started")
     down.add_argument("--purge", action="store_true", help="also delete data, CA and secrets")
     sub.add_parser("status", help="each component's PID, port and health")
@@ -41,16 +45,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "up" and args.node and not args.cluster:
+        parser.error("--node needs --cluster (the node joins the local cluster)")
     try:
         if args.command == "up":
             pins = {k: v for k, v in (("https", args.https_port), ("http", args.http_port))
                     if v is not None}
+            if args.node:
+                cluster.check_node()  # refuses before anything starts
             code = lifecycle.up(args.fault, args.timeout, pins, args.dialect)
-            return cluster.up(args.timeout) if code == 0 and args.cluster else code
+            return cluster.up(args.timeout, args.node) if code == 0 and args.cluster else code
         if args.command == "down":
-            cluster.down()  # first: --purge removes the cluster's state with the target's
-            return lifecycle.down(args.purge)
+            return _down(args.purge)
         if args.command == "status":
             code = report.status()
             return 3 if code == 0 and cluster.status() is False else code
@@ -67,3 +75,14 @@ def main(argv: list[str]) -> int:
         done = "; what this up started was stopped" if args.command == "up" else ""
         sys.stderr.write(f"vvgate local: interrupted{done}\n")
         return 2
+
+
+def _down(purge: bool) -> int:
+    """The cluster (and its node) first: --purge removes the cluster's state with the
+    target's, which must not happen while the node still has mounts in it."""
+    try:
+        cluster.down()
+    except state.LocalEnvError:
+        lifecycle.down(purge=False)  # the target still stops; its data stays
+        raise
+    return lifecycle.down(purge)

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from reference import dialects, faults
+from reference.localcluster import components as cluster_components
+from reference.localcluster.layout import ClusterLayout
+from reference.localcluster.node import components as node_components
+from reference.localcluster.node.config import NodeLayout
 from reference.localenv import components, procs, state
 from reference.localenv.components import PORT_KEYS
 from reference.localenv.paths import Layout
@@ -47,14 +52,25 @@ def _health_checks(layout: Layout) -> dict[str, Callable[[], bool]]:
     return {c.name: c.health for c in comps}
 
 
+def _log_paths(layout: Layout) -> dict[str, Path]:
+    """Every component's log: the target's, then the local cluster's and its real node's."""
+    cluster = ClusterLayout(layout.root / "cluster")
+    node = NodeLayout.of(cluster)
+    paths = {name: layout.log(name) for name in components.ORDER}
+    paths |= {name: cluster.log(name) for name in cluster_components.ORDER}
+    paths |= {name: node.log(name) for name in (*node_components.ORDER, "mount-shim")}
+    return paths
+
+
 def logs(component: str | None, lines: int) -> int:
     layout = Layout.current()
+    known = _log_paths(layout)
     names = [component] if component else list(components.ORDER)
-    if component and component not in components.ORDER:
+    if component and component not in known:
         raise state.LocalEnvError(f"unknown component {component!r}; known: "
-                            f"{', '.join(components.ORDER)}")
+                            f"{', '.join(known)}")
     for name in names:
-        path = layout.log(name)
+        path = known[name]
         if not path.exists():
             if component:
                 raise state.LocalEnvError(f"{name}: no log yet ({path})")

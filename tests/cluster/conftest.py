@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from reference.localcluster.components import missing_binaries
+from reference.localcluster.node import images, preflight
 from tests.local_target.helpers import Cli
 
 
@@ -19,6 +20,17 @@ def require_binaries() -> None:
     if missing:
         pytest.fail(f"cluster binaries not built ({missing[0]}); run scripts/bootstrap-cluster",
                     pytrace=False)
+
+
+def require_node() -> None:
+    """The real node's tests need root, its packages and binaries and the base image: without
+    them they fail with the instruction (a machine that cannot run them must not look green)."""
+    require_binaries()
+    problem = preflight.machine_problem()
+    if problem is None and not images.base_built():
+        problem = "the node's Debian base image is not built; run scripts/bootstrap-node"
+    if problem:
+        pytest.fail(f"real node: {problem}", pytrace=False)
 
 
 @pytest.fixture(scope="module")

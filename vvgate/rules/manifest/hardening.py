@@ -7,6 +7,7 @@ import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from vvgate.rules.manifest import plan_expectations as plan
 from vvgate.rules.manifest import roles
 from vvgate.rules.manifest.best_practice import is_workload
 from vvgate.rules.manifest.workload import containers, pod_labels, selector_matches
@@ -63,7 +64,9 @@ def registry_path(image: str) -> str:
 
 
 def check_registries(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[Violation]:
-    allowed = s.image_registries
+    # The profile's registries, and for the local overlay alone its node's own (the reference
+    # image, imported as vvgate.local/: plan_expectations), whatever profile judges the tree.
+    allowed = plan.allowed_registries(tree.name, s)
     for path, c in containers(obj):
         image = str(c.get("image") or "")
         if image and not registry_path(image).startswith(allowed):

@@ -19,6 +19,14 @@ class Environment:
     issuer: str
     # Per-member volume size of each Mongo StatefulSet (seed plan, phase 3).
     mongo_storage: tuple[tuple[str, str], ...]
+    # The local cluster's MongoDB is SecantusDB (reference/mongo_entry.py), which has no
+    # multi-member replica sets: one standalone member per StatefulSet, and an init Job that
+    # checks that member instead of initiating a set (manifests/README.md, "The local
+    # overlay"). No seed environment has this.
+    single_member_mongo: bool = False
+    # Registries this overlay's images may come from beyond the profile's: the local
+    # cluster's node imports the reference image as vvgate.local/ (no registry serves it).
+    image_registries: tuple[str, ...] = ()
 
 
 PRODUCTION_ISSUER = "letsencrypt-prod"
@@ -36,6 +44,7 @@ SEED_ENVIRONMENTS = {
     "local": Environment(
         "vinylvault-local", "vinylvault.local.test", "vinylvault-local-tls",
         "vinylvault-local-ca", (("mongodb-bff", "10Gi"), ("mongodb-backend", "50Gi")),
+        single_member_mongo=True, image_registries=("vvgate.local/",),
     ),
 }
 
@@ -46,7 +55,7 @@ MONGO_UID = 999
 
 @dataclass(frozen=True)
 class Mongo:
-    replica_set: str
+    replica_set: str | None  # None: a standalone member (Environment.single_member_mongo)
     members: int
     headless: str
     clients: tuple[str, ...]
@@ -134,6 +143,23 @@ def environment(tree_name: str, settings: Settings) -> Environment | None:
         namespace=settings.namespace or base.namespace,
         issuer=settings.cluster_issuer or base.issuer,
     )
+
+
+def planned_mongo(name: str, tree_name: str, settings: Settings) -> Mongo | None:
+    """The plan's replica set for the StatefulSet `name`, as the overlay must run it: in the
+    local overlay one standalone member (SecantusDB), everywhere else the seed's set."""
+    want = MONGO.get(name)
+    env = environment(tree_name, settings)
+    if want is None or env is None or not env.single_member_mongo:
+        return want
+    return replace(want, replica_set=None, members=1)
+
+
+def allowed_registries(tree_name: str, settings: Settings) -> tuple[str, ...]:
+    """The profile's image registries, and for the local overlay its node's own."""
+    env = environment(tree_name, settings)
+    extra = env.image_registries if env is not None else ()
+    return tuple(dict.fromkeys(settings.image_registries + extra))
 
 
 def storage_classes(settings: Settings) -> tuple[str, ...]:

@@ -145,8 +145,8 @@ def _is_mongo(obj: ManifestObject) -> bool:
     return roles.is_mongo(obj)
 
 
-def _planned_mongo(obj: ManifestObject) -> plan.Mongo:
-    want = plan.MONGO.get(obj.name)
+def _planned_mongo(obj: ManifestObject, tree: Tree, s: Settings) -> plan.Mongo:
+    want = plan.planned_mongo(obj.name, tree.name, s)
     if want is None:
         raise NotApplicable(f"{obj.name} is a MongoDB StatefulSet the seed plan does not name "
                             f"({', '.join(plan.MONGO)}): no planned replica set to compare")
@@ -206,12 +206,18 @@ def check_mongo_size(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[V
 
 
 def check_mongo_replica_set(obj: ManifestObject, tree: Tree, s: Settings) -> Iterator[Violation]:
-    want = _planned_mongo(obj)
+    want = _planned_mongo(obj, tree, s)
     for path, c in roles.mongod_containers(obj):
         words = roles.command_words(c)
         names = [words[i + 1] for i, w in enumerate(words[:-1]) if w == "--replSet"]
         names += [w.split("=", 1)[1] for w in words if w.startswith("--replSet=")]
-        if names != [want.replica_set]:
+        if want.replica_set is None:
+            # The local overlay's SecantusDB: a set it cannot form would be a defect there.
+            if names:
+                yield Violation(f"{path}.args", f"--replSet {names}, but overlay {tree.name} "
+                                                "runs one standalone member (SecantusDB has no "
+                                                "multi-member replica sets)")
+        elif names != [want.replica_set]:
             yield Violation(f"{path}.args",
                             f"--replSet {names or 'missing'}, expected {want.replica_set}")
     if obj.spec.get("replicas") != want.members:
@@ -229,7 +235,8 @@ def _env_value(container: Mapping[str, Any], name: str) -> str | None:
 def check_rs_init(tree: Tree, s: Settings) -> Iterator[Violation]:
     jobs = [(j, c) for j in tree.of_kind("Job") for _, c in containers(j, init=False)]
     for sts in tree.of_kind("StatefulSet"):
-        want = plan.MONGO.get(sts.name)
+        # In the local overlay the Job checks its one member: it names no REPLICA_SET.
+        want = plan.planned_mongo(sts.name, tree.name, s)
         if want is None:
             continue
         match = [(j, c) for j, c in jobs if _env_value(c, "STATEFULSET") == sts.name]
