@@ -3,7 +3,7 @@ the local target's CLI (reference/localenv/cli.py) needs into the local cluster.
 
 from __future__ import annotations
 
-from reference.localcluster import lifecycle, profile_section
+from reference.localcluster import lifecycle, node_profile, profile_section
 from reference.localcluster.layout import ClusterLayout
 from reference.localcluster.node import lifecycle as node_lifecycle
 from reference.localenv import lifecycle as target_lifecycle
@@ -28,11 +28,15 @@ def up(timeout_s: float, node: bool = False) -> int:
     try:
         kubeconfig = lifecycle.up({k: v for k, v in ports.items() if k.startswith("mongo-")},
                                   timeout_s, node)
-        profile_section.add(layout.profile, kubeconfig)
+        # With a real node the application the gate judges is the overlay's pods behind the
+        # in-cluster Traefik, not the process target's.
+        profile_section.add(layout.profile, kubeconfig,
+                            node_profile.profile_for_node if node else None)
     except BaseException:
         target_lifecycle.down(purge=False)
         raise
-    state.say(f"profile: {layout.profile} (with kubernetes)")
+    served = " (the application served by the real node's pods)" if node else ""
+    state.say(f"profile: {layout.profile} (with kubernetes){served}")
     return 0
 
 

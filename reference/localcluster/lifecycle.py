@@ -98,7 +98,7 @@ def up(mongo_ports: dict[str, int], timeout_s: float = 60.0, node: bool = False)
             for name in ORDER[:2]:
                 _start(layout, comps[name], timeout_s, t0)
             kubectl(layout, "apply", "--server-side", "--field-manager=vvgate-local-cluster",
-                    "-f", "-", stdin=nodes.nodes_yaml(pins()["kubernetes"]))
+                    "-f", "-", stdin=nodes.nodes_yaml(pins()["kubernetes"], node))
             for name in ORDER[2:]:
                 _start(layout, comps[name], timeout_s, t0)
             _wait_nodes(layout, t0)

@@ -44,8 +44,13 @@ SCHEMA = REPO_ROOT / "reference" / "schema.graphql"
 # the real node or on a kwok node, and tolerate only the real node's taint) then all land on
 # the real node, and none on a node that only simulates it. Without a real node the kwok nodes
 # are untainted, as today, and kwok simulates the pods.
-KWOK_TAINT = {"key": "vvgate.io/simulated", "value": "true", "effect": "NoSchedule"}
+KWOK_TAINT = nodes.SIMULATED_TAINT
 HTTPS_PORT, HTTP_PORT = 443, 80
+# The report says it: the storage gate's claims bind to the provisioner's NFS volumes as on the
+# Synology, but the kernel here has no NFS client, so the node mounts them differently.
+STORAGE_NOTE = ("storage: the real node's kernel has no NFS client: it mounts the "
+                "provisioner's NFS volumes as bind mounts of the export folder (same paths and "
+                "reclaim behaviour, no NFS semantics such as export options or root squashing)")
 TLS_SECRET = "vinylvault-local-tls"
 MONGO = {"bff": ("mongodb-bff-headless", "mongodb-bff-secret"),
          "backend": ("mongodb-backend-headless", "mongodb-backend-secret")}
@@ -143,4 +148,5 @@ def profile_for_node(base: dict[str, Any], kubeconfig: Path) -> dict[str, Any]:
     doc["mongodb"] = mongodb
     doc["secrets"] = profile_secrets
     doc["kubernetes"] = profile_section.section(kubeconfig)
+    doc["notes"] = [STORAGE_NOTE]
     return doc

@@ -14,6 +14,7 @@ NODE_NAMES = ("pi-node-1", "pi-node-2", "pi-node-3", "pi-node-4")
 # StatefulSet pod names sts-0..sts-N forward to the one local server per instance.
 MAX_MEMBERS = 5
 MONGO_FORWARDS = {"mongodb-bff": "mongo-bff", "mongodb-backend": "mongo-backend"}
+SIMULATED_TAINT = {"key": "vvgate.io/simulated", "value": "true", "effect": "NoSchedule"}
 
 
 def node(name: str, version: str, control_plane: bool) -> dict[str, Any]:
@@ -56,9 +57,13 @@ def node(name: str, version: str, control_plane: bool) -> dict[str, Any]:
     }
 
 
-def nodes_yaml(version: str) -> str:
-    return yaml.safe_dump_all(
-        [node(n, version, i == 0) for i, n in enumerate(NODE_NAMES)], sort_keys=False)
+def nodes_yaml(version: str, real_node: bool = False) -> str:
+    """The kwok nodes; beside a real node they are tainted, so that the pods the real node's
+    overlay may run on either kind all land on the real node, and none is only simulated."""
+    docs = [node(n, version, i == 0) for i, n in enumerate(NODE_NAMES)]
+    for doc in docs:
+        doc["spec"] = {"taints": [SIMULATED_TAINT] if real_node else []}
+    return yaml.safe_dump_all(docs, sort_keys=False)
 
 
 def kwok_config(mongo_ports: dict[str, int]) -> str:

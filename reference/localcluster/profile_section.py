@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,17 @@ def section(kubeconfig_path: Path) -> dict[str, Any]:
     }
 
 
-def add(profile_path: Path, kubeconfig_path: Path) -> None:
-    """Rewrite the profile with the section, keeping its header comment; atomic."""
+def add(profile_path: Path, kubeconfig_path: Path,
+        rewrite: Callable[[dict[str, Any], Path], dict[str, Any]] | None = None) -> None:
+    """Rewrite the profile with the section (or as `rewrite` makes it from the process target's
+    profile and the kubeconfig), keeping its header comment; atomic."""
     text = profile_path.read_text(encoding="utf-8")
     header = "".join(ln + "\n" for ln in text.splitlines() if ln.startswith("#"))
     doc = yaml.safe_load(text) or {}
-    doc["kubernetes"] = section(kubeconfig_path)
+    if rewrite is None:
+        doc["kubernetes"] = section(kubeconfig_path)
+    else:
+        doc = rewrite(doc, kubeconfig_path)
     tmp = profile_path.with_suffix(".cluster.tmp")
     tmp.write_text(header + yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     tmp.replace(profile_path)

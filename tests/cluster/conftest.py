@@ -6,7 +6,11 @@ a CI run that did not build them must not look green.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +35,15 @@ def require_node() -> None:
         problem = "the node's Debian base image is not built; run scripts/bootstrap-node"
     if problem:
         pytest.fail(f"real node: {problem}", pytrace=False)
+
+
+@contextlib.contextmanager
+def node_slot() -> Iterator[None]:
+    """The machine's one real node, taken in turns: xdist may run two modules that each start
+    one on two workers at once, and the second would be refused."""
+    with (Path(tempfile.gettempdir()) / "vvgate-selftest-node.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -130,6 +130,7 @@ def pytest_configure(config: pytest.Config) -> None:
     parent = Path(config.getoption("report_dir") or DEFAULT_REPORTS_DIR)
     run = GateRun(profile, Path(), list(dict.fromkeys(gates)), SecretStore(profile))
     run.schema = schema
+    run.notes.extend(profile.notes)
     run.notes.append(schema.note)
     try:
         run.report_dir = create_run_dir(parent, profile.name, run.started)

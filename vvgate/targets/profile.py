@@ -255,6 +255,10 @@ class Profile(Strict):
     allow_synthetic_users: bool = True
     # Where the static gate lets images come from: registry/path prefixes.
     image_registries: tuple[str, ...] = DEFAULT_REGISTRIES
+    # What a report must say about how this target differs from what it stands in for (a
+    # local cluster's volumes that are bind mounts, not NFS): each line goes into the run's
+    # notes.
+    notes: tuple[str, ...] = ()
 
     @model_validator(mode="before")
     @classmethod

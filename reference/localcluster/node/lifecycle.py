@@ -19,12 +19,13 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from reference.localcluster import starter
+from reference.localcluster import node_profile, starter
 from reference.localcluster.components import Component
 from reference.localcluster.kubectl import kubectl
 from reference.localcluster.layout import ClusterLayout
 from reference.localcluster.node import (
     addons,
+    application,
     cgroups,
     components,
     config,
@@ -38,6 +39,7 @@ from reference.localcluster.node import (
 from reference.localcluster.node.components import ORDER, PORTS
 from reference.localcluster.node.config import NODE_NAME, POD_CIDR, NodeLayout
 from reference.localenv import procs
+from reference.localenv.paths import Layout
 from reference.localenv.state import LocalEnvError, say
 
 READY_TIMEOUT_S = 120.0
@@ -145,7 +147,8 @@ def _import(node: NodeLayout, imgs: dict[str, images.Image], t0: float) -> None:
     the node's images no longer current (an earlier reference/ or CoreDNS build): containerd
     then collects their layers, so its store holds one app image, not one per edit."""
     have = set(_ctr(node, "images", "ls", "-q").split())
-    wanted = {image.name for image in imgs.values()}
+    # The overlay names the reference image by a stable tag: kept, and moved to this build.
+    wanted = {image.name for image in imgs.values()} | {node_profile.overlay_image()}
     # Not one a container still uses (a running pod of the previous build keeps its image).
     in_use = {line.split()[1] for line in _ctr(node, "containers", "ls").splitlines()[1:]
               if len(line.split()) > 1}
@@ -160,6 +163,7 @@ def _import(node: NodeLayout, imgs: dict[str, images.Image], t0: float) -> None:
         _ctr(node, "images", "import", str(image.archive), timeout_s=600.0)
         say(f"  {'image':<24} imported {image.name} in {time.monotonic() - start:.1f}s "
             f"({time.monotonic() - t0:.1f}s)")
+    _ctr(node, "images", "tag", "--force", imgs["reference"].name, node_profile.overlay_image())
 
 
 def _node_field(cluster: ClusterLayout, path: str) -> str:
@@ -210,6 +214,7 @@ def start(cluster: ClusterLayout, port_map: dict[str, int], timeout_s: float, t0
     _wait("CoreDNS does not answer", addons.dns_answers, node.log("kubelet"))
     say(f"  {'coredns':<24} ready  kube-system/kube-dns {config.DNS_IP} "
         f"{time.monotonic() - t0:.1f}s")
+    application.install(cluster, node_profile.overlay_image(), Layout.current().ca_dir, t0)
     say(f"  node images: {', '.join(i.name for i in imgs.values())} ({node.images})")
 
 
@@ -234,7 +239,7 @@ def _drain(cluster: ClusterLayout) -> None:
     network and volumes are torn down by the kubelet itself; then remove the node's objects."""
     kubectl(cluster, "cordon", NODE_NAME)  # no replacement pod lands here meanwhile
     kubectl(cluster, "delete", "-f", "-", "--ignore-not-found", "--wait=false",
-            stdin=addons.everything())
+            stdin=addons.everything() + "---\n" + application.addon_objects())
     kubectl(cluster, "delete", "pods", "--all-namespaces",
             f"--field-selector=spec.nodeName={NODE_NAME}", "--grace-period=1", "--wait=true",
             f"--timeout={DRAIN_TIMEOUT_S}s", timeout_s=DRAIN_TIMEOUT_S + 10)

@@ -93,3 +93,21 @@ def host_problem(node: NodeLayout) -> str | None:
     for name in network.ipsets():
         return f"ipset {name} exists and no vvgate node made it: another Kubernetes runs here"
     return None
+
+
+def main() -> int:
+    """`python -m reference.localcluster.node.preflight`: exit 0 when this machine can run the
+    node now, else 1 with the reason on stdout (scripts/gate-local asks it)."""
+    from reference.localcluster.node import images
+
+    problem = machine_problem() or host_problem(NodeLayout.current())
+    if problem is None and not images.base_built():
+        problem = "no base image for the node's application image: run scripts/bootstrap-node"
+    if problem is not None:
+        print(problem)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
