@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from reference import mongo_users
+
 MARKER = ".vvgate-initdb"  # on the volume, once its root user exists
 CONFIG = ".vvgate-secantusd.toml"
 PORT = 27017
@@ -106,8 +108,6 @@ def root_credentials(env: Mapping[str, str]) -> tuple[str, str]:
 
 def provision(server: Server, user: str, password: str) -> None:
     """The root user, made with auth off on loopback only, then the volume marked."""
-    from pymongo import MongoClient
-    from pymongo.errors import OperationFailure
     from secantus.server import SecantusDBServer
 
     server.dbpath.mkdir(parents=True, exist_ok=True)
@@ -119,18 +119,7 @@ def provision(server: Server, user: str, password: str) -> None:
     db.start()
     try:
         host, port = db.address
-        client: MongoClient[dict[str, Any]] = MongoClient(
-            host, port, directConnection=True, serverSelectionTimeoutMS=10_000)
-        try:
-            try:
-                client.admin.command("createUser", user, pwd=password, roles=ROOT_ROLES)
-            except OperationFailure as exc:
-                # An earlier start died after createUser, before the marker: set it again.
-                if "already exists" not in str(exc):
-                    raise
-                client.admin.command("updateUser", user, pwd=password, roles=ROOT_ROLES)
-        finally:
-            client.close()
+        mongo_users.create_or_reset(host, port, user, password, ROOT_ROLES, 10_000)
     finally:
         db.stop()
     (server.dbpath / MARKER).write_text("root user created by reference/mongo_entry.py\n")

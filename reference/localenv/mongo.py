@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from pymongo import MongoClient
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo.errors import PyMongoError
+
+from reference import mongo_users
 
 MARKER = ".vvgate-users"  # written once the application user exists in that storage
 
@@ -46,19 +48,7 @@ def create_user(port: int, serving: Callable[[], bool], user: str, password: str
         if time.monotonic() > deadline:
             raise RuntimeError("did not answer during user provisioning")
         time.sleep(0.1)
-    client: MongoClient[Any] = MongoClient(
-        f"mongodb://127.0.0.1:{port}/?directConnection=true", serverSelectionTimeoutMS=5000
-    )
-    try:
-        try:
-            client.admin.command("createUser", user, pwd=password, roles=roles)
-        except OperationFailure as exc:
-            # A provisioning run interrupted after createUser: reset the password instead.
-            if "already exists" not in str(exc):
-                raise
-            client.admin.command("updateUser", user, pwd=password, roles=roles)
-    finally:
-        client.close()
+    mongo_users.create_or_reset("127.0.0.1", port, user, password, roles)
 
 
 def mark_provisioned(storage: Path) -> None:

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,42 +173,42 @@ def _install(info: Inputs, wheels: Path, stage: Path, log: Path) -> None:
     (stage / BIN / "python").symlink_to(IMAGE_PYTHON)
 
 
+def _cached_layer(layers: Path, name: str, fill: Callable[[Path], None]) -> oci.Layer:
+    """The layer `name` (its inputs' key in it) from the cache, else made by `fill` in a
+    folder beside the cache, so an interrupted build leaves no half-written layer."""
+    dest = layers / f"{name}.tar"
+    found = oci.cached_layer(dest)
+    if found is not None:
+        return found
+    with tempfile.TemporaryDirectory(prefix=f".{name.split('-')[0]}-", dir=layers) as tmp:
+        fill(Path(tmp))
+        return oci.write_layer(Path(tmp), dest)
+
+
 def packages_layer(info: Inputs, layers: Path, wheels: Path, log: Path, download: bool,
                    ) -> oci.Layer:
     """`download` fetches missing wheels first (scripts/bootstrap-node); `up` never does."""
-    dest = layers / f"packages-{info.packages_key()}.tar"
-    found = oci.cached_layer(dest)
-    if found is not None:
-        return found
-    if download:
-        download_wheels(info, wheels, log)
-    with tempfile.TemporaryDirectory(prefix=".packages-", dir=layers) as tmp:
-        _install(info, wheels, Path(tmp), log)
-        return oci.write_layer(Path(tmp), dest)
+    def fill(stage: Path) -> None:
+        if download:
+            download_wheels(info, wheels, log)
+        _install(info, wheels, stage, log)
+    return _cached_layer(layers, f"packages-{info.packages_key()}", fill)
 
 
 def traefik_layer(info: Inputs, layers: Path) -> oci.Layer:
-    dest = layers / f"traefik-{info.traefik_key()}.tar"
-    found = oci.cached_layer(dest)
-    if found is not None:
-        return found
-    with tempfile.TemporaryDirectory(prefix=".traefik-", dir=layers) as tmp:
-        (Path(tmp) / BIN).mkdir(parents=True)
-        shutil.copyfile(info.traefik, Path(tmp) / BIN / "traefik")
-        os.chmod(Path(tmp) / BIN / "traefik", 0o755)
-        return oci.write_layer(Path(tmp), dest)
+    def fill(stage: Path) -> None:
+        (stage / BIN).mkdir(parents=True)
+        shutil.copyfile(info.traefik, stage / BIN / "traefik")
+        os.chmod(stage / BIN / "traefik", 0o755)
+    return _cached_layer(layers, f"traefik-{info.traefik_key()}", fill)
 
 
 def code_layer(key: str, layers: Path) -> oci.Layer:
-    dest = layers / f"code-{key}.tar"
-    found = oci.cached_layer(dest)
-    if found is not None:
-        return found
-    with tempfile.TemporaryDirectory(prefix=".code-", dir=layers) as tmp:
+    def fill(stage: Path) -> None:
         for path, rel in _code_files():
-            target = Path(tmp) / SRC / rel
+            target = stage / SRC / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
             if os.access(path, os.X_OK):
                 os.chmod(target, 0o755)
-        return oci.write_layer(Path(tmp), dest)
+    return _cached_layer(layers, f"code-{key}", fill)
