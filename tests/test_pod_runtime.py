@@ -20,7 +20,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from reference.localcluster import node_profile, nodes
 from reference.localcluster.node.config import LABEL, NODE_IP, NODE_NAME, TAINT
 from reference.localenv import ca
 from reference.localenv.paths import HOST
+from tests import waiting
 from vvgate.kube import deployment
 from vvgate.rules import schema_validation
 from vvgate.rules.engine import evaluate
@@ -121,13 +121,7 @@ def free_port() -> int:
 
 
 def wait_for(what: str, probe: Callable[[], T | None], log: Path | None = None) -> T:
-    deadline = time.monotonic() + WAIT_S
-    while (found := probe()) is None:
-        if time.monotonic() > deadline:
-            tail = log.read_text()[-2000:] if log is not None and log.exists() else ""
-            pytest.fail(f"no {what} after {WAIT_S:.0f}s\n{tail}")
-        time.sleep(0.1)
-    return found
+    return waiting.wait_for(what, probe, WAIT_S, log, 0.1)
 
 
 @dataclass

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -15,6 +14,7 @@ import yaml
 
 from reference.localcluster.components import PROVISIONER_NAME
 from reference.localcluster.nodes import NODE_NAMES
+from tests import waiting
 from tests.local_target.helpers import PROJECT, Cli, pid_alive
 
 T = TypeVar("T")
@@ -126,11 +126,7 @@ WAIT_S = 120.0
 
 
 def wait_for(what: str, probe: Callable[[], T | None]) -> T:
-    deadline = time.monotonic() + WAIT_S
-    while (found := probe()) is None:
-        assert time.monotonic() < deadline, f"no {what} after {WAIT_S:.0f}s"
-        time.sleep(0.5)
-    return found
+    return waiting.wait_for(what, probe, WAIT_S, interval_s=0.5)
 
 
 def test_provisioner_archives_released_volumes_and_refuses_selectors(cluster_cli: Cli) -> None:

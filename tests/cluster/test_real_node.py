@@ -32,6 +32,7 @@ from reference.localcluster.node.config import (
     NodeLayout,
 )
 from reference.localcluster.nodes import NODE_NAMES, SIMULATED_TAINT
+from tests import waiting
 from tests.cluster.conftest import node_slot, require_node
 from tests.local_target.helpers import Cli, processes_using
 
@@ -55,11 +56,7 @@ PROBE = ("import socket, sys\n"
 
 
 def wait_for(what: str, probe: Callable[[], T | None]) -> T:
-    deadline = time.monotonic() + WAIT_S
-    while (found := probe()) is None:
-        assert time.monotonic() < deadline, f"no {what} after {WAIT_S:.0f}s"
-        time.sleep(0.3)
-    return found
+    return waiting.wait_for(what, probe, WAIT_S, interval_s=0.3)
 
 
 def kubectl(cli: Cli, *args: str, stdin: str | None = None, check: bool = True,
