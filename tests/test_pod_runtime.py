@@ -549,7 +549,7 @@ def test_pods_run_on_the_real_node_or_else_on_kwok_nodes(rendered: list[dict[str
         assert all(_schedulable(spec, labels, []) for labels in kwok.values()), name
         # `up --cluster --node`: the real node (tainted) alone, the kwok nodes tainted too.
         assert _schedulable(spec, real, [TAINT]), name
-        assert not any(_schedulable(spec, labels, [node_profile.KWOK_TAINT])
+        assert not any(_schedulable(spec, labels, [nodes.SIMULATED_TAINT])
                        for labels in kwok.values()), name
         # Without its toleration a pod could not run on the real node.
         assert not _schedulable({**spec, "tolerations": []}, real, [TAINT]), name

@@ -20,7 +20,7 @@ fixture never overwrites an existing Secret (vvgate/kube/deployment.py), so the 
 gate read these, not the overlay's placeholders. They are created once and kept: the SecantusDB
 volumes hold a root user made from the first password they saw.
 
-Nothing here is wired into the lifecycle; reference/localcluster/lifecycle.py calls it.
+`up` calls it: node/application.py installs what the overlay needs, hook.py writes the profile.
 """
 
 from __future__ import annotations
@@ -40,11 +40,6 @@ from reference.localenv.paths import REPO_ROOT
 OVERLAY = REPO_ROOT / "manifests" / "overlays" / "local"
 TRAEFIK_ADDON = Path(__file__).with_name("addons") / "traefik.yaml"
 SCHEMA = REPO_ROOT / "reference" / "schema.graphql"
-# With a real node, the kwok nodes carry this taint: the local overlay's pods (which may run on
-# the real node or on a kwok node, and tolerate only the real node's taint) then all land on
-# the real node, and none on a node that only simulates it. Without a real node the kwok nodes
-# are untainted, as today, and kwok simulates the pods.
-KWOK_TAINT = nodes.SIMULATED_TAINT
 HTTPS_PORT, HTTP_PORT = 443, 80
 # The report says it: the storage gate's claims bind to the provisioner's NFS volumes as on the
 # Synology, but the kernel here has no NFS client, so the node mounts them differently.

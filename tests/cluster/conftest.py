@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from reference.localcluster.components import missing_binaries
-from reference.localcluster.node import images, preflight
+from reference.localcluster.node import preflight
 from tests.local_target.helpers import Cli
 
 
@@ -30,9 +30,7 @@ def require_node() -> None:
     """The real node's tests need root, its packages and binaries and the base image: without
     them they fail with the instruction (a machine that cannot run them must not look green)."""
     require_binaries()
-    problem = preflight.machine_problem()
-    if problem is None and not images.base_built():
-        problem = "the node's Debian base image is not built; run scripts/bootstrap-node"
+    problem = preflight.setup_problem()
     if problem:
         pytest.fail(f"real node: {problem}", pytrace=False)
 

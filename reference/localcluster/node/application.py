@@ -75,7 +75,3 @@ def install(cluster: ClusterLayout, reference_image: str, ca_dir: Path, t0: floa
     say(f"  {'traefik':<24} ready  https://{HOST} at {NODE_IP}:{node_profile.HTTPS_PORT} "
         f"{time.monotonic() - t0:.1f}s")
 
-
-def addon_objects() -> str:
-    """Traefik's objects, for `down` to delete with the node's other addons."""
-    return node_profile.traefik_addon()

@@ -239,7 +239,7 @@ def _drain(cluster: ClusterLayout) -> None:
     network and volumes are torn down by the kubelet itself; then remove the node's objects."""
     kubectl(cluster, "cordon", NODE_NAME)  # no replacement pod lands here meanwhile
     kubectl(cluster, "delete", "-f", "-", "--ignore-not-found", "--wait=false",
-            stdin=addons.everything() + "---\n" + application.addon_objects())
+            stdin=addons.everything() + "---\n" + node_profile.traefik_addon())
     kubectl(cluster, "delete", "pods", "--all-namespaces",
             f"--field-selector=spec.nodeName={NODE_NAME}", "--grace-period=1", "--wait=true",
             f"--timeout={DRAIN_TIMEOUT_S}s", timeout_s=DRAIN_TIMEOUT_S + 10)

@@ -95,14 +95,21 @@ def host_problem(node: NodeLayout) -> str | None:
     return None
 
 
+def setup_problem() -> str | None:
+    """machine_problem(), or the base image the node's application image is built on, when
+    scripts/bootstrap-node has not built it yet; None when the machine is set up."""
+    from reference.localcluster.node import images
+
+    problem = machine_problem()
+    if problem is None and not images.base_built():
+        problem = "the node's Debian base image is not built; run scripts/bootstrap-node"
+    return problem
+
+
 def main() -> int:
     """`python -m reference.localcluster.node.preflight`: exit 0 when this machine can run the
     node now, else 1 with the reason on stdout (scripts/gate-local asks it)."""
-    from reference.localcluster.node import images
-
-    problem = machine_problem() or host_problem(NodeLayout.current())
-    if problem is None and not images.base_built():
-        problem = "no base image for the node's application image: run scripts/bootstrap-node"
+    problem = setup_problem() or host_problem(NodeLayout.current())
     if problem is not None:
         print(problem)
         return 1
