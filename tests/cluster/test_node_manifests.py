@@ -10,6 +10,7 @@ remove it for the broken cases.
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -32,6 +33,7 @@ NS = "vinylvault-local"
 READY_TIMEOUT_S = 60
 CLUSTER_GATES = ("--gate", "storage", "--gate", "database", "--gate", "rollout")
 # What the overlay's objects carry (base's labels); the Namespace and the Secrets are `up`'s.
+PUBLIC_KEYS = ("GITHUB_CLIENT_ID", "GITHUB_APP_ID")
 OVERLAY_KINDS = "deployment,statefulset,job,service,networkpolicy,poddisruptionbudget," \
                 "horizontalpodautoscaler,ingress,configmap"
 
@@ -93,6 +95,34 @@ def test_the_whole_gate_passes_against_what_the_cluster_serves(node_cli: Cli,
     skips = [s["reason"] for g in report["gates"] for s in g["skips"]
              if "test_sign_in" in s["test"]]
     assert skips and all("oauth.stand_in" in r for r in skips), skips
+    # The gate read the pods' own Secrets: none of their values reaches its output or files.
+    files = _files(tmp_path)
+    assert {"report.html", "junit.xml", "gates.json"} <= {Path(f).name for f, _ in files}
+    leaked = [f"{secret}/{key} in {where}" for secret, key, value in _secret_values(node_cli)
+              for where, text in [("output", proc.stdout + proc.stderr), *files]
+              if value in text]
+    assert not leaked, leaked
+
+
+def _secret_values(cli: Cli) -> list[tuple[str, str, str]]:
+    """(Secret, key, value) of the overlay's generated Secrets: the random values only (a
+    documented one such as the user name `root` is no secret), and not the GitHub app's
+    identifiers, which every sign-in redirect shows."""
+    found = []
+    for secret in ("app-secrets", "github-secrets", "mongodb-bff-secret",
+                   "mongodb-backend-secret"):
+        data = json.loads(kubectl(cli, "get", "secret", secret, "-n", NS, "-o",
+                                  "jsonpath={.data}").stdout)
+        found += [(secret, key, value) for key, encoded in data.items()
+                  if key not in PUBLIC_KEYS
+                  and len(value := base64.b64decode(encoded).decode()) >= 32]
+    assert len(found) >= 6, [(s, k) for s, k, _ in found]
+    return found
+
+
+def _files(root: Path) -> list[tuple[str, str]]:
+    return [(str(f.relative_to(root)), f.read_text(errors="replace"))
+            for f in root.rglob("*") if f.is_file() and f.suffix not in (".png",)]
 
 
 def _overlay_pods(cli: Cli) -> list[dict[str, Any]]:
